@@ -1,0 +1,4 @@
+"""`python -m datadistill` runs the CLI."""
+from .cli.main import main
+
+main()

@@ -1,0 +1,79 @@
+"""The Python API: distill, evaluate, load, baseline — the same functions the CLI calls."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from .baselines import random_real, whole_dataset
+from .data import DatasetSplits, from_arrays, load_dataset
+from .errors import ConfigError
+from .evaluate import EvalResult, EvalSpec, evaluate_tensors, get_protocol
+from .run import Distiller, RunConfig
+from .synthetic import SyntheticSet
+
+DataLike = str | DatasetSplits | Sequence[Any]
+
+
+def resolve_data(data: DataLike, root: str | Path | None = None, **kw: Any) -> DatasetSplits:
+    """A dataset name, loaded splits, (x_train, y_train, x_test, y_test) arrays, or (train, test) Datasets."""
+    if isinstance(data, DatasetSplits):
+        return data
+    if isinstance(data, str):
+        return load_dataset(data, root, **kw)
+    if isinstance(data, (tuple, list)) and len(data) == 4:
+        return from_arrays(*data, **kw)
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        (xtr, ytr), (xte, yte) = (_stack(d) for d in data)
+        return from_arrays(xtr, ytr, xte, yte, **kw)
+    raise ConfigError("data must be a dataset name, DatasetSplits, (x_train, y_train, x_test, y_test) "
+                      "or (train_dataset, test_dataset)")
+
+
+def _stack(ds: torch.utils.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """All (image, label) pairs of a map-style Dataset as two arrays."""
+    xs, ys = zip(*(ds[i] for i in range(len(ds))))
+    return torch.stack([torch.as_tensor(x) for x in xs]).numpy(), np.asarray([int(y) for y in ys])
+
+
+def distill(data: DataLike = "digits", method: str = "dc", ipc: int = 1, *, out: str | Path | None = None,
+            resume: bool = False, data_root: str | Path | None = None,
+            callback: Callable[[dict], None] | None = None, budget_s: float | None = None,
+            **settings: Any) -> SyntheticSet:
+    """Distill `data` with `method` at `ipc` images per class; settings are RunConfig fields or method options.
+
+    Example: distill((x_tr, y_tr, x_te, y_te), "dsa", ipc=10, iterations=200, seed=1)
+    """
+    splits = resolve_data(data, data_root)
+    run_fields = set(RunConfig.__dataclass_fields__) - {"method", "ipc", "dataset", "method_kw"}
+    run_kw = {k: v for k, v in settings.items() if k in run_fields}
+    method_kw = {k: v for k, v in settings.items() if k not in run_fields}
+    cfg = RunConfig(method=method, dataset=splits.info.name, ipc=ipc, method_kw=method_kw, **run_kw)
+    return Distiller(cfg, splits, Path(out) if out else None, callback).run(resume=resume, budget_s=budget_s)
+
+
+def load(path: str | Path) -> SyntheticSet:
+    """Load a distilled set (artifact file or run folder); `.to_dataset()` gives a torch Dataset."""
+    return SyntheticSet.load(path)
+
+
+def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, model: str = "convnet",
+             runs: int = 5, protocol: str | None = None, seed: int = 0, data_root: str | Path | None = None,
+             device: str = "cpu", on_model: Callable[[int, float], None] | None = None,
+             **model_kw: Any) -> EvalResult:
+    """Train `runs` fresh `model`s on the set with the protocol (default: the one it was made for)."""
+    syn = syn if isinstance(syn, SyntheticSet) else load(syn)
+    splits = resolve_data(data if data is not None else syn.info.name, data_root)
+    if splits.info.im_size != syn.info.im_size or splits.info.channels != syn.info.channels:
+        raise ConfigError(f"set is {syn.info.channels}x{syn.info.im_size} but test data is "
+                          f"{splits.info.channels}x{splits.info.im_size}; evaluate on the dataset it was made from")
+    name = protocol or syn.config.get("protocol") or "dc2021"
+    spec = EvalSpec(model, get_protocol(name), runs, seed, tuple(sorted(model_kw.items())), device)
+    lr = float(syn.lrs[0]) if get_protocol(name).use_learned_lr and syn.lrs.numel() else None
+    return evaluate_tensors(syn.images, syn.labels, syn.info, splits.test, spec, lr=lr, on_model=on_model)
+
+
+__all__ = ["distill", "evaluate", "load", "random_real", "whole_dataset", "resolve_data", "EvalSpec",
+           "evaluate_tensors"]

@@ -1,0 +1,1 @@
+"""The datadistill command line (typer)."""

@@ -1,0 +1,193 @@
+"""Thin typer commands: each parses options and calls one library function; errors become one line."""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .. import api
+from ..baselines import random_real
+from ..data import list_datasets
+from ..errors import DatadistillError
+from ..evaluate import PROTOCOLS, EvalResult
+from ..methods import list_methods
+from ..models import list_models
+from ..runtime import setup_runtime
+from .progress import RunProgress
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Dataset distillation: DC, DSA and more.")
+baseline_app = typer.Typer(no_args_is_help=True, help="Baseline sets (random real images, ...).")
+app.add_typer(baseline_app, name="baseline")
+out = Console()
+err = Console(stderr=True)
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Map library errors to a one-line message and exit code 2; Ctrl-C to 130 with a resume hint."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DatadistillError as e:
+            err.print(f"[red]error:[/red] {e}", highlight=False)
+            raise typer.Exit(2)
+        except KeyboardInterrupt:
+            err.print("interrupted; the last checkpoint is kept: rerun the same command with --resume")
+            raise typer.Exit(130)
+
+    return wrapper
+
+
+def parse_budget(text: Optional[str]) -> Optional[float]:
+    """'90s', '10m', '2h', '1h30m' -> seconds."""
+    if not text:
+        return None
+    parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", text.strip())
+    if not parts or not any(parts.groups()):
+        raise DatadistillError(f"cannot read budget '{text}'; use e.g. 90s, 10m, 2h or 1h30m")
+    h, m, s = (float(g) if g else 0.0 for g in parts.groups())
+    return h * 3600 + m * 60 + s
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """key=value pairs with JSON-literal values (numbers, true/false, null) or plain strings."""
+    opts = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise DatadistillError(f"option '{pair}' is not key=value (e.g. --opt lr_img=0.1)")
+        k, v = pair.split("=", 1)
+        try:
+            opts[k.strip().replace("-", "_")] = json.loads(v)
+        except json.JSONDecodeError:
+            opts[k.strip().replace("-", "_")] = v
+    return opts
+
+
+def print_eval(label: str, res: Any) -> None:
+    """One result line: label, mean +- std, every run."""
+    runs = ", ".join(f"{a:.2f}" for a in res.accs)
+    out.print(f"{label:<22} {res.mean:6.2f} +- {res.std:5.2f} %   ({res.model}, {res.protocol}, runs: {runs})")
+
+
+@app.command()
+@friendly
+def distill(
+    method: str = typer.Option("dc", help="dc, dsa (= dc with siamese augmentation), ..."),
+    dataset: str = typer.Option("digits", help="dataset name (see `datadistill list`)"),
+    ipc: int = typer.Option(1, help="synthetic images per class"),
+    out_dir: Path = typer.Option(Path("runs/latest"), "--out", help="run folder"),
+    data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset files"),
+    model: str = typer.Option("convnet", help="network used for distilling"),
+    iterations: Optional[int] = typer.Option(None, help="outer iterations (default: published)"),
+    seed: int = typer.Option(0, help="one seed makes the run repeatable bit for bit"),
+    dsa: Optional[bool] = typer.Option(None, "--dsa/--no-dsa", help="differentiable siamese augmentation"),
+    opt: list[str] = typer.Option([], "--opt", help="method option key=value, repeatable (e.g. init=real)"),
+    eval_every: int = typer.Option(0, help="evaluate every N iterations (0: only at the end)"),
+    eval_models: int = typer.Option(2, help="models per periodic evaluation"),
+    final_eval: int = typer.Option(3, help="models trained on the final set (0: skip)"),
+    protocol: Optional[str] = typer.Option(None, help="evaluation protocol (default: the method's paper)"),
+    compare_random: bool = typer.Option(True, help="also evaluate random real images at the same IPC"),
+    budget: Optional[str] = typer.Option(None, help="stop after this wall time (e.g. 10m) and save"),
+    resume: bool = typer.Option(False, help="continue the run in --out from its last checkpoint"),
+    threads: Optional[int] = typer.Option(None, help="torch threads (default: all cores)"),
+) -> None:
+    """Distill a dataset into IPC synthetic images per class; writes the run folder and prints accuracy."""
+    setup_runtime(threads)
+    method_kw = parse_options(opt)
+    if dsa is not None:
+        method_kw["dsa"] = dsa
+    splits = api.resolve_data(dataset, data_root)
+    with RunProgress(err, f"{method} {dataset} ipc {ipc}") as progress:
+        syn = api.distill(splits, method, ipc, out=out_dir, resume=resume, callback=progress,
+                          budget_s=parse_budget(budget), model=model, iterations=iterations, seed=seed,
+                          eval_every=eval_every, eval_models=eval_models, final_eval_models=final_eval,
+                          protocol=protocol, **method_kw)
+    out.print(f"distilled set: {out_dir / 'synthetic.safetensors'}   grid: {out_dir / 'grid.png'}")
+    if syn.evaluations:
+        res = EvalResult.from_dict(syn.evaluations[-1])
+        print_eval(f"{method} ipc {ipc}", res)
+        if compare_random:
+            base = api.evaluate(random_real(splits, ipc, seed), splits, model=model, runs=final_eval,
+                                protocol=syn.config["protocol"], seed=seed)
+            print_eval(f"random real ipc {ipc}", base)
+
+
+@app.command()
+@friendly
+def evaluate(
+    run: Path = typer.Argument(..., help="run folder or .safetensors artifact"),
+    model: str = typer.Option("convnet", help="architecture to train on the set"),
+    runs: int = typer.Option(5, help="number of fresh networks"),
+    protocol: Optional[str] = typer.Option(None, help="protocol (default: the one the set was made for)"),
+    data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset files"),
+    seed: int = typer.Option(0),
+    threads: Optional[int] = typer.Option(None),
+) -> None:
+    """Train fresh networks on a distilled set and test them on the real test split."""
+    setup_runtime(threads)
+    res = api.evaluate(run, data_root=data_root, model=model, runs=runs, protocol=protocol, seed=seed,
+                       on_model=lambda i, a: err.print(f"  model {i + 1}/{runs}: {a:.2f} %"))
+    print_eval(str(run), res)
+
+
+@baseline_app.command("random")
+@friendly
+def baseline_random(
+    dataset: str = typer.Option("digits"),
+    ipc: int = typer.Option(1),
+    out_file: Path = typer.Option(Path("runs/random.safetensors"), "--out"),
+    data_root: Optional[Path] = typer.Option(None),
+    seed: int = typer.Option(0),
+    runs: int = typer.Option(0, help="also evaluate with this many models"),
+    protocol: str = typer.Option("dc2021"),
+) -> None:
+    """Random real images per class, saved as an artifact (and evaluated with --runs N)."""
+    setup_runtime(None)
+    splits = api.resolve_data(dataset, data_root)
+    syn = random_real(splits, ipc, seed)
+    syn.config["protocol"] = protocol
+    syn.save(out_file)
+    out.print(f"random real set: {out_file}")
+    if runs:
+        print_eval(f"random real ipc {ipc}", api.evaluate(syn, splits, runs=runs, protocol=protocol, seed=seed))
+
+
+@app.command()
+@friendly
+def show(run: Path = typer.Argument(...), out_file: Optional[Path] = typer.Option(None, "--out"),
+         folder: Optional[Path] = typer.Option(None, help="also export one PNG per image here")) -> None:
+    """Write the image grid of a distilled set (and optionally an image folder)."""
+    syn = api.load(run)
+    target = out_file or (run / "grid.png" if run.is_dir() else run.with_suffix(".png"))
+    syn.export_png(target)
+    out.print(f"grid: {target}  ({len(syn)} images, {syn.method}, ipc {syn.ipc}, {syn.info.name})")
+    if folder:
+        syn.export_folder(folder)
+        out.print(f"image folder: {folder}")
+
+
+@app.command("list")
+def list_all() -> None:
+    """Registered methods, datasets, models and evaluation protocols."""
+    table = Table("kind", "names")
+    for kind, names in (("methods", list_methods()), ("datasets", list_datasets()),
+                        ("models", list_models()), ("protocols", PROTOCOLS.names())):
+        table.add_row(kind, ", ".join(names))
+    out.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""A rich progress bar fed by the library's run events (the library itself never prints)."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+    TimeRemainingColumn
+
+
+class RunProgress:
+    """Context manager turning Distiller events into a progress bar with ETA and the current loss."""
+
+    def __init__(self, console: Console, label: str) -> None:
+        self.console, self.label = console, label
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(),
+                                 TextColumn("eta"), TimeRemainingColumn(), console=console, transient=False)
+        self.task: Any = None
+
+    def __enter__(self) -> "RunProgress":
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "start":
+            self.task = self.progress.add_task(self.label, total=event["iterations"],
+                                               completed=event["start"], loss="-")
+        elif kind == "step":
+            self.progress.update(self.task, completed=event["iteration"] + 1, loss=f"{event['loss']:.4f}")
+        elif kind == "eval":
+            ev = event["eval"]
+            self.progress.console.print(f"  iteration {event['iteration'] + 1}: {ev['model']} "
+                                        f"{ev['mean']:.2f} +- {ev['std']:.2f} % ({ev['protocol']}, n={ev['n']})")

@@ -1,0 +1,6 @@
+"""Evaluation: named protocols, training fresh networks on a set, baselines."""
+from .protocols import PROTOCOLS, Protocol, get_protocol
+from .train import EvalResult, EvalSpec, evaluate_tensors, test_accuracy, train_network
+
+__all__ = ["PROTOCOLS", "Protocol", "get_protocol", "EvalResult", "EvalSpec", "evaluate_tensors",
+           "test_accuracy", "train_network"]

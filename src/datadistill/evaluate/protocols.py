@@ -1,0 +1,48 @@
+"""Named evaluation protocols: the exact recipe a number was measured with, never switched silently."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from ..registry import Registry
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a fresh network is trained on a distilled set and tested (REFERENCE.md, 'Evaluation')."""
+
+    name: str
+    epochs: int
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    batch_size: int = 256
+    decay_at: float = 0.5  # lr x decay_factor after this fraction of the epochs
+    decay_factor: float = 0.1
+    augment: str = "none"  # 'none' | 'dsa' | 'dc' (crop-scale-rotate)
+    use_learned_lr: bool = False
+    precision: str = "fp32"  # training precision of the evaluated network
+    test_batch: int = 1000
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form, stored next to every result."""
+        return asdict(self)
+
+
+PROTOCOLS: Registry[Protocol] = Registry("protocol")
+
+
+def _add(p: Protocol, *aliases: str) -> None:
+    PROTOCOLS.register(p.name, *aliases)(p)
+
+
+_add(Protocol("dc2021", epochs=300))  # DC paper: no augmentation
+_add(Protocol("dc2021-aug", epochs=1000, augment="dc"))  # DC paper on MNIST: crop, scale, rotate
+_add(Protocol("dsa2021", epochs=1000, augment="dsa"), "dm2023")  # DSA and DM papers
+_add(Protocol("quick", epochs=100))  # smoke tests and progress checks; not a paper protocol
+
+
+def get_protocol(p: "str | Protocol", **overrides: Any) -> Protocol:
+    """Look up a protocol by name (or pass one through), with optional field overrides."""
+    proto = PROTOCOLS.get(p) if isinstance(p, str) else p
+    return replace(proto, **overrides) if overrides else proto

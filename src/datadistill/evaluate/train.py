@@ -1,0 +1,122 @@
+"""Train fresh networks on a (distilled) set and test them on real data: the evaluation protocol."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..augment import make_augment
+from ..data.base import DatasetInfo, RealData
+from ..models import create_model
+from ..runtime import autocast
+from ..seeding import make_generator
+from .protocols import Protocol
+
+
+@dataclass
+class EvalResult:
+    """Accuracies of every trained model and their mean +- std (in percent)."""
+
+    protocol: str
+    model: str
+    accs: list[float]
+    seed: int
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mean(self) -> float:
+        return float(torch.tensor(self.accs).mean()) if self.accs else float("nan")
+
+    @property
+    def std(self) -> float:
+        return float(torch.tensor(self.accs).std(unbiased=False)) if len(self.accs) > 1 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (stored in the artifact and run metrics)."""
+        return {"protocol": self.protocol, "model": self.model, "accs": self.accs, "mean": self.mean,
+                "std": self.std, "n": len(self.accs), "seed": self.seed, "config": self.config}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EvalResult":
+        """Inverse of to_dict."""
+        return cls(d["protocol"], d["model"], list(d["accs"]), int(d.get("seed", 0)), d.get("config", {}))
+
+    def __str__(self) -> str:
+        return f"{self.mean:.2f} +- {self.std:.2f} % ({self.model}, {self.protocol}, n={len(self.accs)})"
+
+
+@torch.no_grad()
+def test_accuracy(net: nn.Module, test: RealData, batch: int = 1000, precision: str = "fp32") -> float:
+    """Top-1 accuracy in percent on a real split."""
+    net.eval()
+    device = next(net.parameters()).device
+    correct = 0
+    for s in range(0, len(test), batch):
+        x = test.images[s:s + batch].to(device)
+        with autocast(device, precision):
+            correct += int((net(x).argmax(1).cpu() == test.labels[s:s + batch]).sum())
+    return 100.0 * correct / max(1, len(test))
+
+
+def _lr_for_epoch(proto: Protocol, base_lr: float, epoch: int) -> float:
+    return base_lr * (proto.decay_factor if epoch >= int(proto.epochs * proto.decay_at) else 1.0)
+
+
+def train_network(net: nn.Module, x: torch.Tensor, y: torch.Tensor, proto: Protocol,
+                  generator: torch.Generator, lr: float | None = None,
+                  augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None) -> nn.Module:
+    """SGD (momentum, weight decay) on (x, y) for proto.epochs with one step decay; returns net."""
+    base_lr = proto.lr if lr is None else lr
+    opt = torch.optim.SGD(net.parameters(), lr=base_lr, momentum=proto.momentum,
+                          weight_decay=proto.weight_decay)
+    device = next(net.parameters()).device
+    x, y = x.to(device), y.to(device)
+    net.train()
+    for epoch in range(proto.epochs):
+        for g in opt.param_groups:  # decay in place: the momentum buffer survives (the reference resets it)
+            g["lr"] = _lr_for_epoch(proto, base_lr, epoch)
+        perm = torch.randperm(len(x), generator=generator).to(device)
+        for s in range(0, len(x), proto.batch_size):
+            idx = perm[s:s + proto.batch_size]
+            xb = augment(x[idx], generator) if augment else x[idx]
+            with autocast(device, proto.precision):
+                loss = F.cross_entropy(net(xb), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return net
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    """What to evaluate with: architecture (+ kwargs), protocol, number of models, seed, device."""
+
+    model: str = "convnet"
+    protocol: Protocol | None = None
+    runs: int = 5
+    seed: int = 0
+    model_kw: tuple[tuple[str, Any], ...] = ()
+    device: str = "cpu"
+
+
+def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: RealData, spec: EvalSpec,
+                     lr: float | None = None, on_model: Callable[[int, float], None] | None = None
+                     ) -> EvalResult:
+    """Train spec.runs fresh networks on (x, y) with the protocol and test each on `test`."""
+    proto = spec.protocol
+    assert proto is not None
+    aug = None if proto.augment == "none" else make_augment(proto.augment, info.name)
+    accs = []
+    for i in range(spec.runs):
+        gen = make_generator(spec.seed, "eval", spec.model, i)
+        net = create_model(spec.model, info.channels, info.num_classes, info.im_size, generator=gen,
+                           **dict(spec.model_kw)).to(spec.device)
+        train_network(net, x, y, proto, gen, lr=lr, augment=aug)
+        accs.append(test_accuracy(net, test, proto.test_batch, proto.precision))
+        if on_model:
+            on_model(i, accs[-1])
+    return EvalResult(proto.name, spec.model, accs, spec.seed,
+                      {"protocol": proto.to_dict(), "model_kw": dict(spec.model_kw), "n_train": len(x)})

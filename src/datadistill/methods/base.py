@@ -1,0 +1,94 @@
+"""The small interface every distillation method implements: a frozen config, init, step, state."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+import torch
+
+from ..data.base import DatasetInfo, RealData
+from ..errors import ConfigError
+
+
+@dataclass
+class DistillContext:
+    """What a method is given: the real training data, its info, the IPC and the distilling network."""
+
+    train: RealData
+    info: DatasetInfo
+    ipc: int
+    model: str = "convnet"
+    model_kw: dict[str, Any] = field(default_factory=dict)
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+
+class Method:
+    """Base class: subclasses set `name`, `config_cls`, and implement init / step / tensors."""
+
+    name: ClassVar[str]
+    config_cls: ClassVar[type]
+    default_iterations: ClassVar[int] = 1000
+
+    def __init__(self, config: Any, ctx: DistillContext) -> None:
+        self.config = config
+        self.ctx = ctx
+
+    def init(self, generator: torch.Generator) -> None:
+        """Create the synthetic images (and any learned state)."""
+        raise NotImplementedError
+
+    def step(self, iteration: int, generator: torch.Generator) -> dict[str, float]:
+        """One outer iteration; returns scalar metrics (at least 'loss')."""
+        raise NotImplementedError
+
+    def images(self) -> torch.Tensor:
+        """Current synthetic images, normalised, N x C x H x W."""
+        raise NotImplementedError
+
+    def labels(self) -> torch.Tensor:
+        """Labels of the synthetic images."""
+        raise NotImplementedError
+
+    def learned_lrs(self) -> torch.Tensor:
+        """Learned learning rates (empty when the method learns none)."""
+        return torch.zeros(0)
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Every tensor needed to resume exactly (images, optimiser buffers)."""
+        raise NotImplementedError
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Inverse of state_tensors."""
+        raise NotImplementedError
+
+    def default_protocol(self) -> str:
+        """The evaluation protocol the method's paper used for this dataset."""
+        return "dc2021"
+
+
+def build_config(config_cls: type, overrides: dict[str, Any]) -> Any:
+    """config_cls(**overrides) with a one-line ConfigError naming unknown keys and the valid ones."""
+    valid = {f.name for f in fields(config_cls)}
+    unknown = sorted(set(overrides) - valid)
+    if unknown:
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)} for {config_cls.__name__}; "
+                          f"valid: {', '.join(sorted(valid))}")
+    return config_cls(**overrides)
+
+
+def sgd_state(opt: torch.optim.SGD, prefix: str) -> dict[str, torch.Tensor]:
+    """Momentum buffers of an SGD optimiser as named tensors (for safetensors checkpoints)."""
+    out = {}
+    for i, p in enumerate(opt.param_groups[0]["params"]):
+        buf = opt.state.get(p, {}).get("momentum_buffer")
+        if buf is not None:
+            out[f"{prefix}.{i}"] = buf.detach().clone()
+    return out
+
+
+def load_sgd_state(opt: torch.optim.SGD, prefix: str, tensors: dict[str, torch.Tensor]) -> None:
+    """Inverse of sgd_state."""
+    for i, p in enumerate(opt.param_groups[0]["params"]):
+        key = f"{prefix}.{i}"
+        if key in tensors:
+            opt.state[p]["momentum_buffer"] = tensors[key].clone().to(p.device)

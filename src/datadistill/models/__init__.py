@@ -1,0 +1,102 @@
+"""Classifier networks behind one factory: `create_model(name, in_channels, num_classes, im_size)`.
+
+Every model exposes `embed(x)` (flattened features before the last linear layer), `forward(x) =
+classifier(embed(x))` and `feature_dim`. Passing a `torch.Generator` makes weights reproducible without
+touching the global RNG.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from ._base import MODELS, FeatureClassifier, as_size
+from . import alexnet, convnet, lenet, mlp, resnet, vgg  # noqa: F401  (registers the families)
+
+_BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+_NORMS = (*_BATCHNORMS, nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
+
+
+def list_models() -> list[str]:
+    """Sorted names of all registered models."""
+    return MODELS.names()
+
+
+def has_batchnorm(model: nn.Module) -> bool:
+    """True if any submodule is a batch-norm layer (its statistics then depend on the batch)."""
+    return any(isinstance(m, _BATCHNORMS) for m in model.modules())
+
+
+def _check_kwargs(name: str, factory: Any, kw: dict[str, Any]) -> None:
+    params = inspect.signature(factory).parameters
+    allowed = [k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(kw) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"model '{name}' got unknown option(s) {', '.join(unknown)}; allowed: {', '.join(allowed) or 'none'}"
+        )
+
+
+def create_model(
+    name: str, in_channels: int, num_classes: int, im_size: tuple[int, int] | int, *,
+    generator: torch.Generator | None = None, **kw: Any,
+) -> nn.Module:
+    """Build a registered model; with `generator` its weights come from that generator only."""
+    factory = MODELS.get(name)
+    _check_kwargs(name, factory, kw)
+    size = as_size(im_size)
+    if generator is None:
+        return factory(in_channels, num_classes, size, **kw)
+    # Build on the meta device so that the layers' own reset_parameters() draw nothing from the global RNG.
+    with torch.device("meta"):
+        model = factory(in_channels, num_classes, size, **kw)
+    model = model.to_empty(device=generator.device)
+    init_weights(model, generator)
+    return model
+
+
+def _init_affine(module: nn.Module, generator: torch.Generator) -> None:
+    """PyTorch's default init of a conv / linear layer, drawn from `generator`."""
+    nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+    if module.bias is not None:
+        fan_in, _ = nn.init._calculate_fan_in_and_fan_out(module.weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+
+
+def _init_norm(module: nn.Module) -> None:
+    if isinstance(module, nn.modules.batchnorm._NormBase):  # batch / instance norm running statistics
+        module.reset_running_stats()
+    if getattr(module, "weight", None) is not None:
+        nn.init.ones_(module.weight)
+    if getattr(module, "bias", None) is not None:
+        nn.init.zeros_(module.bias)
+
+
+def _has_own_tensors(module: nn.Module) -> bool:
+    return any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False))
+
+
+@torch.no_grad()
+def init_weights(model: nn.Module, generator: torch.Generator | None) -> nn.Module:
+    """Re-initialise every parameter with PyTorch's default init, drawn from `generator` if given."""
+    for module in model.modules():
+        if generator is None:
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        elif isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)):
+            _init_affine(module, generator)
+        elif isinstance(module, _NORMS):
+            _init_norm(module)
+        elif _has_own_tensors(module):
+            raise ConfigError(f"init_weights: no generator-based init for {type(module).__name__}; add one")
+    return model
+
+
+__all__ = [
+    "MODELS", "FeatureClassifier", "create_model", "list_models", "has_batchnorm", "init_weights",
+]

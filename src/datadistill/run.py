@@ -1,0 +1,210 @@
+"""A distillation run: resolved config, iteration loop, metrics, checkpoints, resume, final artifact.
+
+Iteration i draws all its randomness from make_generator(seed, 'step', i), so a run resumed from the
+checkpoint after iteration i continues exactly as the uninterrupted run would.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .data.base import DatasetSplits
+from .errors import ArtifactError, ConfigError
+from .evaluate import EvalResult, EvalSpec, evaluate_tensors, get_protocol
+from .methods import DistillContext, Method, create_method
+from .seeding import make_generator
+from .synthetic import ARTIFACT_NAME, SyntheticSet
+
+log = logging.getLogger(__name__)
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a run's result (stored as config.json in the run folder)."""
+
+    method: str = "dc"
+    dataset: str = "digits"
+    ipc: int = 1
+    model: str = "convnet"
+    model_kw: dict[str, Any] = field(default_factory=dict)
+    method_kw: dict[str, Any] = field(default_factory=dict)
+    iterations: int | None = None  # None: the method's published number
+    seed: int = 0
+    eval_every: int = 0  # 0: no periodic evaluation
+    eval_models: int = 2  # models per periodic evaluation
+    final_eval_models: int = 0  # models trained on the final set (0: none)
+    protocol: str | None = None  # None: the method's paper protocol for this dataset
+    checkpoint_every: int = 10
+    device: str = "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return asdict(self)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True))
+    tmp.replace(path)
+
+
+class RunFolder:
+    """Files of one run: config.json, metrics.jsonl, checkpoint.safetensors, synthetic.safetensors."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.config = path / "config.json"
+        self.metrics = path / "metrics.jsonl"
+        self.checkpoint = path / "checkpoint.safetensors"
+        self.artifact = path / ARTIFACT_NAME
+
+    def start(self, cfg: RunConfig, resume: bool) -> int:
+        """Create or reopen the folder; returns the first iteration to run."""
+        if self.config.exists() and not resume:
+            raise ConfigError(f"run folder {self.path} already exists; pass --resume to continue it "
+                              "or choose a new --out")
+        if resume and self.config.exists():
+            stored = json.loads(self.config.read_text())["run"]
+            if stored != json.loads(json.dumps(cfg.to_dict())):
+                diff = sorted(k for k in stored if stored[k] != cfg.to_dict().get(k))
+                raise ConfigError(f"cannot resume {self.path}: settings differ ({', '.join(diff)}); "
+                                  "resume with the same settings or choose a new --out")
+            return self._resume_point()
+        self.path.mkdir(parents=True, exist_ok=True)
+        _write_json(self.config, {"run": cfg.to_dict(), "environment": environment()})
+        self.metrics.write_text("")
+        return 0
+
+    def _resume_point(self) -> int:
+        if not self.checkpoint.exists():
+            self.metrics.write_text("")
+            return 0
+        done = int(json.loads(load_meta(self.checkpoint))["completed"])
+        lines = [ln for ln in self.metrics.read_text().splitlines() if ln.strip()]
+        kept = [ln for ln in lines if json.loads(ln).get("iteration", -1) < done]
+        self.metrics.write_text("".join(ln + "\n" for ln in kept))
+        return done
+
+    def log(self, record: Event) -> None:
+        """Append one JSON line to metrics.jsonl."""
+        with self.metrics.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def save_checkpoint(self, method: Method, completed: int) -> None:
+        """Write the method's state tensors and the number of completed iterations, atomically."""
+        tmp = self.checkpoint.with_suffix(".tmp")
+        tensors = {k: v.detach().cpu().contiguous() for k, v in method.state_tensors().items()}
+        save_file(tensors, str(tmp), metadata={"datadistill": json.dumps({"completed": completed})})
+        tmp.replace(self.checkpoint)
+
+    def load_checkpoint(self, method: Method) -> None:
+        """Restore the method's state from the checkpoint."""
+        method.load_state_tensors(load_file(str(self.checkpoint)))
+
+
+def load_meta(path: Path) -> str:
+    """The datadistill metadata string of a safetensors file."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = (f.metadata() or {}).get("datadistill")
+    if meta is None:
+        raise ArtifactError(f"{path} has no datadistill metadata")
+    return meta
+
+
+def environment() -> dict[str, Any]:
+    """Machine facts stored with every run."""
+    from . import __version__
+
+    return {"datadistill": __version__, "torch": torch.__version__, "python": platform.python_version(),
+            "threads": torch.get_num_threads(), "machine": platform.machine()}
+
+
+class Distiller:
+    """Runs a method for its iterations with periodic evaluation, checkpoints and an artifact at the end."""
+
+    def __init__(self, cfg: RunConfig, data: DatasetSplits, out: Path | None = None,
+                 callback: Callable[[Event], None] | None = None) -> None:
+        self.cfg, self.data = cfg, data
+        self.folder = RunFolder(Path(out)) if out else None
+        self.callback = callback or (lambda e: None)
+        ctx = DistillContext(data.train, data.info, cfg.ipc, cfg.model, dict(cfg.model_kw),
+                             torch.device(cfg.device))
+        self.method = create_method(cfg.method, ctx, **cfg.method_kw)
+        self.iterations = cfg.iterations if cfg.iterations is not None else self.method.default_iterations
+        self.wall = 0.0
+
+    def protocol_name(self) -> str:
+        """The configured protocol, or the method's paper protocol for this dataset."""
+        return self.cfg.protocol or self.method.default_protocol()
+
+    def run(self, resume: bool = False, budget_s: float | None = None) -> SyntheticSet:
+        """Iterate (from the checkpoint when resuming) and return the final distilled set."""
+        self.method.init(make_generator(self.cfg.seed, "init"))
+        start = self.folder.start(self.cfg, resume) if self.folder else 0
+        if start > 0:
+            self.folder.load_checkpoint(self.method)
+            log.info("resumed after iteration %d", start)
+        t0 = time.perf_counter()
+        self.callback({"event": "start", "start": start, "iterations": self.iterations})
+        it = start
+        for it in range(start, self.iterations):
+            self._one_iteration(it)
+            if budget_s is not None and time.perf_counter() - t0 >= budget_s:
+                it += 1
+                break
+        else:
+            it = self.iterations
+        self.wall += time.perf_counter() - t0
+        return self._finish(it, budget_hit=it < self.iterations)
+
+    def _one_iteration(self, it: int) -> None:
+        t = time.perf_counter()
+        metrics = self.method.step(it, make_generator(self.cfg.seed, "step", it))
+        record = {"iteration": it, **metrics, "s_per_iter": time.perf_counter() - t}
+        if self.folder:
+            self.folder.log(record)
+        self.callback({"event": "step", **record})
+        if self.cfg.eval_every and (it + 1) % self.cfg.eval_every == 0 and it + 1 < self.iterations:
+            self._evaluate(it, self.cfg.eval_models)
+        if self.folder and ((it + 1) % self.cfg.checkpoint_every == 0 or it + 1 == self.iterations):
+            self.folder.save_checkpoint(self.method, it + 1)
+
+    def _evaluate(self, it: int, runs: int) -> EvalResult:
+        spec = EvalSpec(self.cfg.model, get_protocol(self.protocol_name()), runs, self.cfg.seed,
+                        tuple(sorted(self.cfg.model_kw.items())), self.cfg.device)
+        t = time.perf_counter()
+        res = evaluate_tensors(self.method.images(), self.method.labels(), self.data.info, self.data.test,
+                               spec, lr=None)
+        record = {"iteration": it, "eval": res.to_dict(), "eval_s": time.perf_counter() - t}
+        if self.folder:
+            self.folder.log(record)
+        self.callback({"event": "eval", **record})
+        return res
+
+    def _finish(self, completed: int, budget_hit: bool) -> SyntheticSet:
+        if self.folder and completed > 0:
+            self.folder.save_checkpoint(self.method, completed)
+        syn = SyntheticSet(self.method.images().cpu(), self.method.labels().cpu(), self.data.info,
+                           self.cfg.method, self.cfg.ipc, lrs=self.method.learned_lrs().cpu(),
+                           config={**self.cfg.to_dict(), "protocol": self.protocol_name(),
+                                   "method_config": asdict(self.method.config),
+                                   "completed_iterations": completed, "budget_hit": budget_hit},
+                           seed=self.cfg.seed)
+        if self.cfg.final_eval_models > 0:
+            syn.evaluations.append(self._evaluate(completed, self.cfg.final_eval_models).to_dict())
+        if self.folder:
+            syn.save(self.folder.artifact)
+            syn.export_png(self.folder.path / "grid.png")
+        self.callback({"event": "done", "completed": completed})
+        return syn

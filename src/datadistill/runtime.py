@@ -1,0 +1,57 @@
+"""Process-level speed settings for CPU runs: threads and the allocator. Called by the CLI and benchmarks."""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+
+import torch
+
+log = logging.getLogger(__name__)
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+
+
+def tune_allocator() -> bool:
+    """Keep freed memory in glibc's heap instead of returning large blocks to the OS.
+
+    Activations of a 256-image ConvNet batch are ~130 MB; glibc serves such blocks with mmap and unmaps
+    them on free, so every iteration pays page faults on fresh memory. Measured here: fwd+bwd of 256
+    MNIST images 1.05 s -> 0.50 s. Returns False where glibc's mallopt is not available.
+    """
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    try:
+        libc = ctypes.CDLL(libc_name)
+        ok = libc.mallopt(_M_MMAP_MAX, 0) == 1 and libc.mallopt(_M_TRIM_THRESHOLD, 2**30) == 1
+    except (OSError, AttributeError):
+        return False
+    log.debug("glibc allocator tuned: %s", ok)
+    return ok
+
+
+def setup_runtime(threads: int | None = None) -> None:
+    """Thread count (default: the cores this process may use) and allocator tuning."""
+    if threads is None:
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    torch.set_num_threads(max(1, threads))
+    tune_allocator()
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """'auto' -> cuda when present, else mps, else cpu."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(device)
+
+
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """An autocast context for 'bf16' (enabled) or 'fp32' (disabled)."""
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bf16")

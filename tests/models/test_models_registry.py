@@ -1,0 +1,121 @@
+"""Every registered model: shapes, gradients, reproducible init and the factory's error messages."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from datadistill.errors import ConfigError
+from datadistill.models import MODELS, create_model, has_batchnorm, init_weights, list_models
+
+SHAPES = [(1, (28, 28)), (3, (32, 32))]
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_registry_lists_all_families() -> None:
+    names = list_models()
+    assert names == MODELS.names()
+    for family in ("convnet", "mlp", "lenet", "alexnet", "alexnet_bn", "vgg11", "vgg11_bn", "resnet18", "resnet18_bn"):
+        assert family in names
+    assert all(name == name.lower() for name in names)
+
+
+@pytest.mark.parametrize("channels,im_size", SHAPES, ids=["1x28x28", "3x32x32"])
+@pytest.mark.parametrize("name", list_models())
+def test_forward_backward(name: str, channels: int, im_size: tuple[int, int]) -> None:
+    model = create_model(name, channels, 10, im_size, generator=_gen(0))
+    x = torch.randn(2, channels, *im_size, generator=_gen(1))
+    emb = model.embed(x)
+    assert emb.shape == (2, model.feature_dim)
+    out = model(x)
+    assert out.shape == (2, 10)
+    torch.testing.assert_close(out, model.classifier(emb))
+    out.logsumexp(1).sum().backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert any(g.abs().sum() > 0 for g in grads)
+
+
+def test_convnet_mnist_padding_and_features() -> None:
+    mnist = create_model("convnet", 1, 10, 28)
+    convs = [m for m in mnist.modules() if isinstance(m, nn.Conv2d)]
+    assert mnist.feature_dim == 2048 and len(convs) == 3
+    assert convs[0].padding == (3, 3) and convs[1].padding == (1, 1)
+    assert isinstance(mnist.features[1], nn.GroupNorm) and mnist.features[1].num_groups == 128
+    assert isinstance(mnist.features[3], nn.AvgPool2d)
+    cifar = create_model("convnet", 3, 10, (32, 32))
+    assert cifar.feature_dim == 2048
+    assert next(m for m in cifar.modules() if isinstance(m, nn.Conv2d)).padding == (1, 1)
+
+
+def test_convnet_options_and_small_inputs() -> None:
+    assert create_model("convnet", 1, 10, 8).feature_dim == 128  # UCI digits: 8 -> 4 -> 2 -> 1
+    assert create_model("convnet", 1, 10, 32, width=64, depth=2).feature_dim == 64 * 8 * 8
+    ln = create_model("convnet_ln", 3, 10, 32).features[1]
+    assert isinstance(ln, nn.LayerNorm) and ln.normalized_shape == (128, 32, 32)
+    assert isinstance(create_model("convnet_al", 3, 10, 32).features[2], nn.LeakyReLU)
+    with pytest.raises(ConfigError, match="too small"):
+        create_model("convnet", 1, 10, 8, depth=4)
+    with pytest.raises(ConfigError, match="known: relu, leakyrelu, sigmoid"):
+        create_model("convnet", 1, 10, 28, act="tanh")
+
+
+@pytest.mark.parametrize("name,channels,size", [("lenet", 1, 8), ("vgg11", 3, 28), ("alexnet", 3, 4)])
+def test_too_small_input_is_one_line_config_error(name: str, channels: int, size: int) -> None:
+    with pytest.raises(ConfigError) as err:
+        create_model(name, channels, 10, size)
+    assert "too small" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_unknown_model_and_option() -> None:
+    with pytest.raises(ConfigError) as err:
+        create_model("resnet1000", 3, 10, 32)
+    msg = str(err.value)
+    assert "\n" not in msg and "resnet1000" in msg
+    assert all(name in msg for name in list_models())
+    with pytest.raises(ConfigError) as err:
+        create_model("mlp", 3, 10, 32, widht=3)
+    assert "widht" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_generator_init_is_reproducible_and_leaves_global_rng(name: str) -> None:
+    state = torch.get_rng_state()
+    a = create_model(name, 1, 10, 28, generator=_gen(3)).state_dict()
+    b = create_model(name, 1, 10, 28, generator=_gen(3)).state_dict()
+    c = create_model(name, 1, 10, 28, generator=_gen(4)).state_dict()
+    assert torch.equal(state, torch.get_rng_state())
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+@pytest.mark.parametrize("name", ["convnet", "convnet_bn", "convnet_ln", "lenet", "resnet18_bn"])
+def test_generator_init_matches_pytorch_default_init(name: str) -> None:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(5)
+        default = create_model(name, 3, 10, 32).state_dict()
+    seeded = create_model(name, 3, 10, 32, generator=_gen(5)).state_dict()
+    for key, value in default.items():
+        torch.testing.assert_close(seeded[key], value, rtol=0, atol=0, msg=key)
+
+
+def test_init_weights_reinitialises_in_place() -> None:
+    model = create_model("convnet_bn", 1, 10, 28)
+    model(torch.randn(4, 1, 28, 28, generator=_gen(0)))  # updates running statistics
+    init_weights(model, _gen(7))
+    ref = create_model("convnet_bn", 1, 10, 28, generator=_gen(7))
+    for (key, value), ref_value in zip(model.state_dict().items(), ref.state_dict().values()):
+        assert torch.equal(value, ref_value), key
+
+
+def test_has_batchnorm() -> None:
+    bn_names = [n for n in list_models() if n.endswith("_bn")]
+    assert {"convnet_bn", "alexnet_bn", "vgg11_bn", "resnet18_bn"} <= set(bn_names)
+    for name in bn_names:
+        assert has_batchnorm(create_model(name, 1, 10, 28))
+    for name in ("convnet", "vgg11", "resnet18", "mlp"):
+        assert not has_batchnorm(create_model(name, 1, 10, 28))
