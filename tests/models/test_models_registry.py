@@ -52,7 +52,9 @@ def test_convnet_mnist_padding_and_features() -> None:
 
 
 def test_convnet_options_and_small_inputs() -> None:
-    assert create_model("convnet", 1, 10, 8).feature_dim == 128  # UCI digits: 8 -> 4 -> 2 -> 1
+    assert create_model("convnet", 1, 10, 8).feature_dim == 128 * 2 * 2  # UCI digits: auto depth 2
+    assert create_model("convnet", 1, 10, 8, depth=3).feature_dim == 128  # 8 -> 4 -> 2 -> 1
+    assert create_model("convnet", 1, 10, 16).feature_dim == 128 * 2 * 2  # depth 3 from side 16 up
     assert create_model("convnet", 1, 10, 32, width=64, depth=2).feature_dim == 64 * 8 * 8
     ln = create_model("convnet_ln", 3, 10, 32).features[1]
     assert isinstance(ln, nn.LayerNorm) and ln.normalized_shape == (128, 32, 32)
