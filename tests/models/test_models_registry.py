@@ -121,3 +121,13 @@ def test_has_batchnorm() -> None:
         assert has_batchnorm(create_model(name, 1, 10, 28))
     for name in ("convnet", "vgg11", "resnet18", "mlp"):
         assert not has_batchnorm(create_model(name, 1, 10, 28))
+
+
+def test_fast_avgpool_equals_avg_pool2d_and_is_twice_differentiable() -> None:
+    import torch.nn.functional as F
+
+    from datadistill.models._base import AvgPool2x2
+
+    x = torch.randn(2, 3, 9, 6, dtype=torch.double, requires_grad=True)
+    assert torch.allclose(AvgPool2x2()(x), F.avg_pool2d(x, 2))
+    assert torch.autograd.gradcheck(AvgPool2x2(), (x,)) and torch.autograd.gradgradcheck(AvgPool2x2(), (x,))

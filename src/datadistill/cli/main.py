@@ -37,10 +37,10 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except DatadistillError as e:
-            err.print(f"[red]error:[/red] {e}", highlight=False)
+            typer.echo(f"error: {e}", err=True)  # plain echo: never wrapped into several lines
             raise typer.Exit(2)
         except KeyboardInterrupt:
-            err.print("interrupted; the last checkpoint is kept: rerun the same command with --resume")
+            typer.echo("interrupted; the last checkpoint is kept: rerun the same command with --resume", err=True)
             raise typer.Exit(130)
 
     return wrapper

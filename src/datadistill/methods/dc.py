@@ -103,24 +103,28 @@ class DC(Method):
         self.dsa_cfg = DSAConfig(strategy=strategy)
         self.train_aug = make_augment("dsa", ctx.info.name, strategy=strategy) if cfg.dsa else None
         self.distance = DISTANCES.get(cfg.distance)
+        self.has_bn = has_batchnorm(self._new_net(generator))  # also fails early on a bad model name
+
+    def _new_net(self, generator: torch.Generator) -> nn.Module:
+        ctx = self.ctx
+        return create_model(ctx.model, ctx.info.channels, ctx.info.num_classes, ctx.info.im_size,
+                            generator=generator, **ctx.model_kw).to(ctx.device)
 
     def step(self, iteration: int, generator: torch.Generator) -> dict[str, float]:
         """One outer iteration of Algorithm 1 with a freshly initialised network."""
-        ctx = self.ctx
-        net = create_model(ctx.model, ctx.info.channels, ctx.info.num_classes, ctx.info.im_size,
-                           generator=generator, **ctx.model_kw).to(ctx.device)
+        net = self._new_net(generator)
         net.train()
         params = [p for p in net.parameters() if p.requires_grad]
         net_opt = torch.optim.SGD(params, lr=self.config.lr_net)
         total = 0.0
         for ol in range(self.outer):
-            if has_batchnorm(net):
+            if self.has_bn:
                 freeze_bn_stats(net, self._real_batch(self.config.bn_images_per_class, generator).flatten(0, 1))
             total += self._match_and_update(net, params, generator)
             if ol == self.outer - 1:
                 break
             self._train_net(net, net_opt, generator)
-        return {"loss": total / (self.outer * ctx.info.num_classes)}
+        return {"loss": total / (self.outer * self.ctx.info.num_classes)}
 
     def _real_batch(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """K x n real images (n capped by the smallest class)."""

@@ -10,7 +10,7 @@ from functools import partial
 
 from torch import nn
 
-from ._base import MODELS, FeatureClassifier, Shape, as_size, check_choice, check_positive, norm_2d, walk_shape
+from ._base import MODELS, AvgPool2x2, InputConv2d, FeatureClassifier, Shape, as_size, check_choice, check_positive, norm_2d, walk_shape
 
 ACTS = ("relu", "leakyrelu", "sigmoid")
 NORMS = ("none", "batchnorm", "layernorm", "instancenorm", "groupnorm")
@@ -29,7 +29,7 @@ def _pool(kind: str) -> nn.Module | None:
     if kind == "maxpooling":
         return nn.MaxPool2d(2)
     if kind == "avgpooling":
-        return nn.AvgPool2d(2)
+        return AvgPool2x2()
     return None
 
 
@@ -38,7 +38,8 @@ def _block(
 ) -> tuple[list[nn.Module], Shape]:
     """One conv -> norm -> act -> pool block and the C x H x W it outputs."""
     act, norm, pooling = opts
-    conv = nn.Conv2d(shape[0], width, kernel_size=3, padding=padding)
+    conv_cls = InputConv2d if shape[0] <= 3 else nn.Conv2d  # fp32 under CPU autocast (see InputConv2d)
+    conv = conv_cls(shape[0], width, kernel_size=3, padding=padding)
     shape = walk_shape([conv], shape, "convnet")
     layers: list[nn.Module] = [conv]
     if norm != "none":

@@ -1,0 +1,56 @@
+"""The CLI end to end on the embedded digits: thin commands, one-line errors, run folders."""
+import json
+
+from typer.testing import CliRunner
+
+from datadistill.cli.main import app, parse_budget, parse_options
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_list_shows_registries():
+    res = invoke("list")
+    assert res.exit_code == 0
+    for name in ("dc", "dsa", "digits", "mnist", "convnet", "resnet18", "dc2021"):
+        assert name in res.output
+
+
+def test_distill_evaluate_show_baseline(tmp_path):
+    out = tmp_path / "run"
+    res = invoke("distill", "--method", "dc", "--dataset", "digits", "--ipc", "1", "--iterations", "3",
+                 "--final-eval", "1", "--protocol", "quick", "--out", str(out), "--opt", "lr_img=0.2")
+    assert res.exit_code == 0, res.output
+    assert "random real ipc 1" in res.output and "dc ipc 1" in res.output
+    cfg = json.loads((out / "config.json").read_text())["run"]
+    assert cfg["method_kw"] == {"lr_img": 0.2} and cfg["iterations"] == 3
+    res = invoke("evaluate", str(out), "--model", "mlp", "--runs", "2", "--protocol", "quick")
+    assert res.exit_code == 0 and "mlp" in res.output
+    res = invoke("show", str(out), "--out", str(tmp_path / "g.png"), "--folder", str(tmp_path / "imgs"))
+    assert res.exit_code == 0 and (tmp_path / "g.png").exists() and len(list((tmp_path / "imgs").rglob("*.png"))) == 10
+    res = invoke("baseline", "random", "--ipc", "2", "--out", str(tmp_path / "r.safetensors"))
+    assert res.exit_code == 0 and (tmp_path / "r.safetensors").exists()
+
+
+def test_bad_input_gives_one_line_errors(tmp_path):
+    cases = [
+        ("distill", "--dataset", "nosuch", "--out", str(tmp_path / "a")),
+        ("distill", "--dataset", "mnist", "--data-root", str(tmp_path), "--out", str(tmp_path / "b")),
+        ("distill", "--model", "nosuchnet", "--iterations", "1", "--out", str(tmp_path / "c")),
+        ("distill", "--ipc", "100000", "--out", str(tmp_path / "d")),
+        ("evaluate", str(tmp_path / "missing")),
+        ("distill", "--budget", "soon", "--out", str(tmp_path / "e")),
+    ]
+    for args in cases:
+        res = invoke(*args)
+        assert res.exit_code == 2, (args, res.output)
+        lines = res.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), res.output
+
+
+def test_parsers():
+    assert parse_budget("1h30m") == 5400 and parse_budget("90s") == 90 and parse_budget("10m") == 600
+    assert parse_options(["init=real", "lr_img=0.5", "dsa=true"]) == {"init": "real", "lr_img": 0.5, "dsa": True}
