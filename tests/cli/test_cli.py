@@ -29,6 +29,11 @@ def test_distill_evaluate_show_baseline(tmp_path):
     assert cfg["method_kw"] == {"lr_img": 0.2} and cfg["iterations"] == 3
     res = invoke("evaluate", str(out), "--model", "mlp", "--runs", "2", "--protocol", "quick")
     assert res.exit_code == 0 and "mlp" in res.output
+    from datadistill import load
+
+    assert [e["model"] for e in load(out).evaluations] == ["convnet", "mlp"]  # kept with the artifact
+    res = invoke("baseline", "whole", "--epochs", "3", "--model", "mlp")
+    assert res.exit_code == 0 and "whole digits" in res.output
     res = invoke("show", str(out), "--out", str(tmp_path / "g.png"), "--folder", str(tmp_path / "imgs"))
     assert res.exit_code == 0 and (tmp_path / "g.png").exists() and len(list((tmp_path / "imgs").rglob("*.png"))) == 10
     res = invoke("baseline", "random", "--ipc", "2", "--out", str(tmp_path / "r.safetensors"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 import json
 import re
 import sys
@@ -13,13 +14,14 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import api
-from ..baselines import random_real
+from ..baselines import WHOLE, random_real, whole_dataset
 from ..data import list_datasets
 from ..errors import DatadistillError
 from ..evaluate import PROTOCOLS, EvalResult
 from ..methods import list_methods
 from ..models import list_models
 from ..runtime import setup_runtime
+from ..synthetic import resolve_artifact
 from .progress import RunProgress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Dataset distillation: DC, DSA and more.")
@@ -130,12 +132,17 @@ def evaluate(
     data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset files"),
     seed: int = typer.Option(0),
     threads: Optional[int] = typer.Option(None),
+    save: bool = typer.Option(True, help="append the result to the artifact's evaluations"),
 ) -> None:
     """Train fresh networks on a distilled set and test them on the real test split."""
     setup_runtime(threads)
-    res = api.evaluate(run, data_root=data_root, model=model, runs=runs, protocol=protocol, seed=seed,
+    syn = api.load(run)
+    res = api.evaluate(syn, data_root=data_root, model=model, runs=runs, protocol=protocol, seed=seed,
                        on_model=lambda i, a: err.print(f"  model {i + 1}/{runs}: {a:.2f} %"))
     print_eval(str(run), res)
+    if save:
+        syn.evaluations.append(res.to_dict())
+        syn.save(resolve_artifact(run))
 
 
 @baseline_app.command("random")
@@ -158,6 +165,24 @@ def baseline_random(
     out.print(f"random real set: {out_file}")
     if runs:
         print_eval(f"random real ipc {ipc}", api.evaluate(syn, splits, runs=runs, protocol=protocol, seed=seed))
+
+
+@baseline_app.command("whole")
+@friendly
+def baseline_whole(
+    dataset: str = typer.Option("digits"),
+    data_root: Optional[Path] = typer.Option(None),
+    model: str = typer.Option("convnet"),
+    runs: int = typer.Option(1),
+    epochs: int = typer.Option(WHOLE.epochs, help="epochs of the whole-dataset recipe"),
+    seed: int = typer.Option(0),
+    threads: Optional[int] = typer.Option(None),
+) -> None:
+    """Whole-dataset reference: networks trained on the full training split (recipe in baselines.WHOLE)."""
+    setup_runtime(threads)
+    splits = api.resolve_data(dataset, data_root)
+    spec = api.EvalSpec(model, replace(WHOLE, epochs=epochs), runs, seed)
+    print_eval(f"whole {dataset}", whole_dataset(splits, spec))
 
 
 @app.command()
