@@ -202,7 +202,7 @@ class Distiller:
                                    "completed_iterations": completed, "budget_hit": budget_hit},
                            seed=self.cfg.seed)
         if self.cfg.final_eval_models > 0:
-            syn.evaluations.append(self._evaluate(completed, self.cfg.final_eval_models).to_dict())
+            syn.evaluations.append(self._evaluate(completed - 1, self.cfg.final_eval_models).to_dict())
         if self.folder:
             syn.save(self.folder.artifact)
             syn.export_png(self.folder.path / "grid.png")
