@@ -85,7 +85,7 @@ class SyntheticSet:
             with safe_open(str(path), framework="pt") as f:
                 meta = json.loads((f.metadata() or {}).get("datadistill", "null"))
                 tensors = {k: f.get_tensor(k) for k in f.keys()}
-        except (OSError, ValueError, json.JSONDecodeError, Exception) as e:  # safetensors raises its own type
+        except Exception as e:  # safetensors raises its own error types; all mean 'not readable'
             raise ArtifactError(f"{path} is not a readable datadistill artifact ({type(e).__name__}: "
                                 f"{str(e).splitlines()[0] if str(e) else 'no detail'})") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:

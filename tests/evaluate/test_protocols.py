@@ -1,5 +1,4 @@
 import pytest
-import torch
 
 from datadistill.errors import ConfigError
 from datadistill.evaluate import EvalSpec, evaluate_tensors, get_protocol
