@@ -42,11 +42,25 @@ def test_run_folder_contents_and_refusals(tmp_path, digits):
     assert len(evals) == 1 and evals[0]["eval"]["n"] == 1
     with pytest.raises(ConfigError, match="already exists"):
         distill(digits, "dc", ipc=1, iterations=2, out=out)
-    with pytest.raises(ConfigError, match="settings differ"):
-        distill(digits, "dc", ipc=1, iterations=2, out=out, seed=9, resume=True)
+    with pytest.raises(ConfigError, match=r"settings differ \(seed\)"):
+        distill(digits, "dc", ipc=1, iterations=2, out=out, seed=9, resume=True, eval_every=1, eval_models=1,
+                protocol="quick")
 
 
-def test_budget_stops_and_saves_a_loadable_set(tmp_path, digits):
-    syn = distill(digits, "dc", ipc=1, iterations=10_000, out=tmp_path / "b", budget_s=0.0)
-    assert syn.config["completed_iterations"] == 1 and syn.config["budget_hit"]
-    assert load(tmp_path / "b").images.shape == (10, 1, 8, 8)
+def test_budget_stops_saves_a_loadable_set_and_carries_over_resumes(tmp_path, digits):
+    out = tmp_path / "b"
+    first = distill(digits, "dc", ipc=1, iterations=10_000, out=out, budget_s=1e-9, final_eval_models=1,
+                    protocol="quick")
+    assert first.config["completed_iterations"] == 1 and first.config["budget_hit"]
+    assert len(first.evaluations) == 1 and load(out).images.shape == (10, 1, 8, 8)
+    spent = first.config["distill_s"]
+    # same budget again: already spent, nothing more runs; a larger one continues from iteration 1
+    again = distill(digits, "dc", ipc=1, iterations=10_000, out=out, budget_s=1e-9, resume=True,
+                    protocol="quick")
+    assert again.config["completed_iterations"] == 1 and torch.equal(again.images, first.images)
+    more = distill(digits, "dc", ipc=1, iterations=10_000, out=out, budget_s=spent * 2.5, resume=True,
+                   protocol="quick")
+    assert more.config["completed_iterations"] >= 2 and more.config["distill_s"] >= spent * 2.5 - 1e-6
+    steps = [json.loads(x)["iteration"] for x in (out / "metrics.jsonl").read_text().splitlines()
+             if "s_per_iter" in x]
+    assert steps == list(range(more.config["completed_iterations"]))

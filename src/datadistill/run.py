@@ -51,6 +51,11 @@ class RunConfig:
         return asdict(self)
 
 
+# RunConfig fields that only decide what is measured along the way, not the distilled images: a resumed run may
+# change them.
+MONITORING = frozenset({"eval_every", "eval_models", "final_eval_models", "checkpoint_every"})
+
+
 def _write_json(path: Path, obj: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2, sort_keys=True))
@@ -73,22 +78,29 @@ class RunFolder:
             raise ConfigError(f"run folder {self.path} already exists; pass --resume to continue it "
                               "or choose a new --out")
         if resume and self.config.exists():
-            stored = json.loads(self.config.read_text())["run"]
-            if stored != json.loads(json.dumps(cfg.to_dict())):
-                diff = sorted(k for k in stored if stored[k] != cfg.to_dict().get(k))
+            stored = json.loads(self.config.read_text())
+            now = json.loads(json.dumps(cfg.to_dict()))
+            diff = sorted(k for k in set(stored["run"]) | set(now)
+                          if k not in MONITORING and stored["run"].get(k) != now.get(k))
+            if diff:
                 raise ConfigError(f"cannot resume {self.path}: settings differ ({', '.join(diff)}); "
                                   "resume with the same settings or choose a new --out")
+            _write_json(self.config, {**stored, "run": now})  # evaluation settings may change on resume
             return self._resume_point()
         self.path.mkdir(parents=True, exist_ok=True)
         _write_json(self.config, {"run": cfg.to_dict(), "environment": environment()})
         self.metrics.write_text("")
         return 0
 
+    def checkpoint_meta(self) -> dict[str, Any]:
+        """The checkpoint's bookkeeping: completed iterations and distillation seconds so far."""
+        return json.loads(load_meta(self.checkpoint)) if self.checkpoint.exists() else {}
+
     def _resume_point(self) -> int:
         if not self.checkpoint.exists():
             self.metrics.write_text("")
             return 0
-        done = int(json.loads(load_meta(self.checkpoint))["completed"])
+        done = int(self.checkpoint_meta()["completed"])
         lines = [ln for ln in self.metrics.read_text().splitlines() if ln.strip()]
         kept = [ln for ln in lines if json.loads(ln).get("iteration", -1) < done]
         self.metrics.write_text("".join(ln + "\n" for ln in kept))
@@ -99,11 +111,12 @@ class RunFolder:
         with self.metrics.open("a") as f:
             f.write(json.dumps(record) + "\n")
 
-    def save_checkpoint(self, method: Method, completed: int) -> None:
-        """Write the method's state tensors and the number of completed iterations, atomically."""
+    def save_checkpoint(self, method: Method, completed: int, distill_s: float = 0.0) -> None:
+        """Write the method's state tensors, completed iterations and distillation seconds, atomically."""
         tmp = self.checkpoint.with_suffix(".tmp")
         tensors = {k: v.detach().cpu().contiguous() for k, v in method.state_tensors().items()}
-        save_file(tensors, str(tmp), metadata={"datadistill": json.dumps({"completed": completed})})
+        meta = {"completed": completed, "distill_s": round(distill_s, 3)}
+        save_file(tensors, str(tmp), metadata={"datadistill": json.dumps(meta)})
         tmp.replace(self.checkpoint)
 
     def load_checkpoint(self, method: Method) -> None:
@@ -142,43 +155,46 @@ class Distiller:
                              torch.device(cfg.device))
         self.method = create_method(cfg.method, ctx, **cfg.method_kw)
         self.iterations = cfg.iterations if cfg.iterations is not None else self.method.default_iterations
-        self.wall = 0.0
+        self.distill_s = 0.0  # seconds spent in method steps (not evaluations), carried over by resume
 
     def protocol_name(self) -> str:
         """The configured protocol, or the method's paper protocol for this dataset."""
         return self.cfg.protocol or self.method.default_protocol()
 
     def run(self, resume: bool = False, budget_s: float | None = None) -> SyntheticSet:
-        """Iterate (from the checkpoint when resuming) and return the final distilled set."""
+        """Iterate (from the checkpoint when resuming) and return the final distilled set.
+
+        budget_s bounds the distillation time: the seconds spent in method steps, summed over this call and
+        every earlier call on the same run folder (periodic evaluations do not count). A run stopped by the
+        budget still evaluates (final_eval_models) and writes a complete artifact; resuming it with a larger
+        budget continues where it stopped.
+        """
         self.method.init(make_generator(self.cfg.seed, "init"))
         start = self.folder.start(self.cfg, resume) if self.folder else 0
         if start > 0:
             self.folder.load_checkpoint(self.method)
-            log.info("resumed after iteration %d", start)
-        t0 = time.perf_counter()
+            self.distill_s = float(self.folder.checkpoint_meta().get("distill_s", 0.0))
+            log.info("resumed after iteration %d (%.0f s of distillation so far)", start, self.distill_s)
         self.callback({"event": "start", "start": start, "iterations": self.iterations})
         it = start
-        for it in range(start, self.iterations):
+        while it < self.iterations and (budget_s is None or self.distill_s < budget_s):
             self._one_iteration(it)
-            if budget_s is not None and time.perf_counter() - t0 >= budget_s:
-                it += 1
-                break
-        else:
-            it = self.iterations
-        self.wall += time.perf_counter() - t0
+            it += 1
         return self._finish(it, budget_hit=it < self.iterations)
 
     def _one_iteration(self, it: int) -> None:
         t = time.perf_counter()
         metrics = self.method.step(it, make_generator(self.cfg.seed, "step", it))
-        record = {"iteration": it, **metrics, "s_per_iter": time.perf_counter() - t}
+        seconds = time.perf_counter() - t
+        self.distill_s += seconds
+        record = {"iteration": it, **metrics, "s_per_iter": seconds}
         if self.folder:
             self.folder.log(record)
         self.callback({"event": "step", **record})
         if self.cfg.eval_every and (it + 1) % self.cfg.eval_every == 0 and it + 1 < self.iterations:
             self._evaluate(it, self.cfg.eval_models)
         if self.folder and ((it + 1) % self.cfg.checkpoint_every == 0 or it + 1 == self.iterations):
-            self.folder.save_checkpoint(self.method, it + 1)
+            self.folder.save_checkpoint(self.method, it + 1, self.distill_s)
 
     def _evaluate(self, it: int, runs: int) -> EvalResult:
         spec = EvalSpec(self.cfg.model, get_protocol(self.protocol_name()), runs, self.cfg.seed,
@@ -194,12 +210,13 @@ class Distiller:
 
     def _finish(self, completed: int, budget_hit: bool) -> SyntheticSet:
         if self.folder and completed > 0:
-            self.folder.save_checkpoint(self.method, completed)
+            self.folder.save_checkpoint(self.method, completed, self.distill_s)
         syn = SyntheticSet(self.method.images().cpu(), self.method.labels().cpu(), self.data.info,
                            self.cfg.method, self.cfg.ipc, lrs=self.method.learned_lrs().cpu(),
                            config={**self.cfg.to_dict(), "protocol": self.protocol_name(),
                                    "method_config": asdict(self.method.config),
-                                   "completed_iterations": completed, "budget_hit": budget_hit},
+                                   "completed_iterations": completed, "budget_hit": budget_hit,
+                                   "distill_s": round(self.distill_s, 1)},
                            seed=self.cfg.seed)
         if self.cfg.final_eval_models > 0:
             syn.evaluations.append(self._evaluate(completed - 1, self.cfg.final_eval_models).to_dict())

@@ -6,8 +6,8 @@ import shutil
 
 import numpy as np
 import pytest
-
 from data_fakes import IDX_NAMES, idx_bytes, require_files, write_idx_set
+
 from datadistill.data import DATASETS, from_arrays, list_datasets, load_dataset
 from datadistill.errors import ConfigError, DataError
 

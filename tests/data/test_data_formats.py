@@ -9,8 +9,8 @@ import pickle
 import numpy as np
 import pytest
 import torch
-
 from data_fakes import py2_cifar_pickle, py3_cifar_pickle
+
 from datadistill.data import denormalize, from_arrays, load_dataset
 from datadistill.data.cifar import RestrictedUnpickler
 from datadistill.errors import ConfigError, DataError

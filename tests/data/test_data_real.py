@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from data_fakes import IDX_NAMES, require_files
+
 from datadistill.data import DatasetSplits, denormalize, load_dataset
 
 MNIST_TRAIN = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

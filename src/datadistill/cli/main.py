@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -97,7 +97,7 @@ def distill(
     final_eval: int = typer.Option(3, help="models trained on the final set (0: skip)"),
     protocol: Optional[str] = typer.Option(None, help="evaluation protocol (default: the method's paper)"),
     compare_random: bool = typer.Option(True, help="also evaluate random real images at the same IPC"),
-    budget: Optional[str] = typer.Option(None, help="stop after this wall time (e.g. 10m) and save"),
+    budget: Optional[str] = typer.Option(None, help="stop when distillation (not evaluation) has taken this long, over all resumes (e.g. 10m); evaluates and saves"),
     resume: bool = typer.Option(False, help="continue the run in --out from its last checkpoint"),
     threads: Optional[int] = typer.Option(None, help="torch threads (default: all cores)"),
 ) -> None:

@@ -8,8 +8,16 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from ._common import (DATASETS, corrupt_error, make_splits, missing_files_error, resize, search_dirs,
-                      stratified_split, to_float01)
+from ._common import (
+    DATASETS,
+    corrupt_error,
+    make_splits,
+    missing_files_error,
+    resize,
+    search_dirs,
+    stratified_split,
+    to_float01,
+)
 from .base import DatasetInfo, DatasetSplits
 
 TRAIN_FILE, TEST_FILE = "usps.bz2", "usps.t.bz2"

@@ -20,6 +20,6 @@ def list_methods() -> list[str]:
     return METHODS.names()
 
 
-from . import dc  # noqa: E402,F401  (registers dc, dsa)
+from . import dc, dm  # noqa: E402,F401  (registers dc, dsa, dm)
 
-__all__ = ["METHODS", "create_method", "list_methods", "DistillContext", "Method"]
+__all__ = ["METHODS", "DistillContext", "Method", "create_method", "list_methods"]

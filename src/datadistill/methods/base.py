@@ -66,6 +66,51 @@ class Method:
         return "dc2021"
 
 
+class ImageSetMethod(Method):
+    """A method whose state is the synthetic images `syn` (class-major) optimised by SGD `opt`."""
+
+    syn: torch.Tensor
+    syn_labels: torch.Tensor
+    opt: torch.optim.SGD
+
+    def images(self) -> torch.Tensor:
+        return self.syn.detach()
+
+    def labels(self) -> torch.Tensor:
+        return self.syn_labels
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return {"images": self.syn.detach().clone(), **sgd_state(self.opt, "opt_img")}
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        with torch.no_grad():
+            self.syn.copy_(tensors["images"].to(self.syn.device))
+        load_sgd_state(self.opt, "opt_img", tensors)
+
+
+def initial_images(ctx: DistillContext, init: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """K*ipc starting images ('noise': standard normal, 'real': random real images per class) and labels.
+
+    Images are class-major (all of class 0, then class 1, ...), on ctx.device, not yet requiring grad.
+    """
+    if init not in ("noise", "real"):
+        raise ConfigError(f"init must be 'noise' or 'real', got '{init}'")
+    ctx.train.check_ipc(ctx.ipc)
+    k, c, (h, w) = ctx.info.num_classes, ctx.info.channels, ctx.info.im_size
+    if init == "real":
+        x = ctx.train.sample_classes(ctx.ipc, generator).reshape(k * ctx.ipc, c, h, w)
+    else:
+        x = torch.randn(k * ctx.ipc, c, h, w, generator=generator)
+    labels = torch.arange(k).repeat_interleave(ctx.ipc)
+    return x.to(ctx.device), labels.to(ctx.device)
+
+
+def check_precision(precision: str) -> None:
+    """Raise a one-line ConfigError unless precision is 'bf16' or 'fp32'."""
+    if precision not in ("bf16", "fp32"):
+        raise ConfigError(f"precision must be 'bf16' or 'fp32', got '{precision}'")
+
+
 def build_config(config_cls: type, overrides: dict[str, Any]) -> Any:
     """config_cls(**overrides) with a one-line ConfigError naming unknown keys and the valid ones."""
     valid = {f.name for f in fields(config_cls)}

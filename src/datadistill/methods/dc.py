@@ -16,11 +16,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import DSAConfig, dsa_apply, dsa_sample, dsa_strategy_for, make_augment
-from ..errors import ConfigError
 from ..models import create_model, has_batchnorm
 from ..runtime import autocast
 from . import METHODS
-from .base import Method, load_sgd_state, sgd_state
+from .base import ImageSetMethod, check_precision, initial_images
 from .matching import DISTANCES
 
 # (outer_loop, inner_loop) published per IPC; other IPCs take the nearest published IPC (ties: the smaller).
@@ -74,7 +73,7 @@ def freeze_bn_stats(net: nn.Module, real: torch.Tensor) -> None:
 
 
 @METHODS.register("dc")
-class DC(Method):
+class DC(ImageSetMethod):
     """Gradient matching with an outer/inner curriculum; DSA via config.dsa."""
 
     name: ClassVar[str] = "dc"
@@ -83,19 +82,10 @@ class DC(Method):
     def init(self, generator: torch.Generator) -> None:
         """Noise or random real images per class; SGD(momentum) on the images."""
         cfg, ctx = self.config, self.ctx
-        if cfg.init not in ("noise", "real"):
-            raise ConfigError(f"init must be 'noise' or 'real', got '{cfg.init}'")
         DISTANCES.get(cfg.distance)
-        if cfg.precision not in ("bf16", "fp32"):
-            raise ConfigError(f"precision must be 'bf16' or 'fp32', got '{cfg.precision}'")
-        ctx.train.check_ipc(ctx.ipc)
-        k, c, (h, w) = ctx.info.num_classes, ctx.info.channels, ctx.info.im_size
-        if cfg.init == "real":
-            x = ctx.train.sample_classes(ctx.ipc, generator).reshape(k * ctx.ipc, c, h, w)
-        else:
-            x = torch.randn(k * ctx.ipc, c, h, w, generator=generator)
-        self.syn = x.to(ctx.device).requires_grad_(True)
-        self.syn_labels = torch.arange(k).repeat_interleave(ctx.ipc).to(ctx.device)
+        check_precision(cfg.precision)
+        x, self.syn_labels = initial_images(ctx, cfg.init, generator)
+        self.syn = x.requires_grad_(True)
         self.opt = torch.optim.SGD([self.syn], lr=cfg.lr_img, momentum=cfg.momentum_img)
         self.outer, self.inner = loops_for_ipc(ctx.ipc)
         self.outer, self.inner = cfg.outer_loop or self.outer, cfg.inner_loop or self.inner
@@ -167,20 +157,6 @@ class DC(Method):
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-
-    def images(self) -> torch.Tensor:
-        return self.syn.detach()
-
-    def labels(self) -> torch.Tensor:
-        return self.syn_labels
-
-    def state_tensors(self) -> dict[str, torch.Tensor]:
-        return {"images": self.syn.detach().clone(), **sgd_state(self.opt, "opt_img")}
-
-    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        with torch.no_grad():
-            self.syn.copy_(tensors["images"].to(self.syn.device))
-        load_sgd_state(self.opt, "opt_img", tensors)
 
     def default_protocol(self) -> str:
         """DSA sets: dsa2021; DC: crop-scale-rotate augmentation on MNIST (paper App. A), else none."""

@@ -1,7 +1,7 @@
 """Gradient-matching distances of Zhao et al. 2021 (Eq. 4 and the ablation of Table 6)."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 

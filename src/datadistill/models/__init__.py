@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ._base import MODELS, FeatureClassifier, as_size
 from . import alexnet, convnet, lenet, mlp, resnet, vgg  # noqa: F401  (registers the families)
+from ._base import MODELS, FeatureClassifier, as_size
 
 _BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 _NORMS = (*_BATCHNORMS, nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)

@@ -10,7 +10,18 @@ from functools import partial
 
 from torch import nn
 
-from ._base import MODELS, AvgPool2x2, InputConv2d, FeatureClassifier, Shape, as_size, check_choice, check_positive, norm_2d, walk_shape
+from ._base import (
+    MODELS,
+    AvgPool2x2,
+    FeatureClassifier,
+    InputConv2d,
+    Shape,
+    as_size,
+    check_choice,
+    check_positive,
+    norm_2d,
+    walk_shape,
+)
 
 ACTS = ("relu", "leakyrelu", "sigmoid")
 NORMS = ("none", "batchnorm", "layernorm", "instancenorm", "groupnorm")

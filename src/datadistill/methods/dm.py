@@ -1,0 +1,111 @@
+"""Distribution matching, DM (Zhao & Bilen, WACV 2023; papers/002).
+
+Every iteration samples a fresh, randomly initialised and frozen network psi and moves the synthetic images so
+that, per class c, the mean embedding of S_c matches that of a real batch T_c:
+
+    L = sum_c || mean_{x in T_c} psi(A_c(x)) - mean_{s in S_c} psi(A_c(s)) ||^2
+
+where A_c is one DSA draw shared by T_c and S_c (siamese) and fresh for every class. No bi-level loop: one
+image SGD step per iteration.
+
+Speed: the real embeddings need no gradient, so they run without autograd (bf16 autocast by default) and, for
+networks without BatchNorm, all classes go through the network in one batched pass instead of K passes; the
+loss is the same sum. BatchNorm networks keep the per-class passes, because batch statistics over mixed
+classes would change the loss.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from ..augment import DSAConfig, dsa_apply, dsa_sample, dsa_strategy_for
+from ..models import create_model, has_batchnorm
+from ..runtime import autocast
+from . import METHODS
+from .base import ImageSetMethod, check_precision, initial_images
+
+
+@dataclass(frozen=True)
+class DMConfig:
+    """Defaults of the reference implementation (REFERENCE.md, 'Default hyper-parameters')."""
+
+    lr_img: float = 1.0
+    momentum_img: float = 0.5
+    batch_real: int = 256
+    init: str = "real"  # 'real' (the paper) or 'noise'
+    dsa: bool = True
+    dsa_strategy: str | None = None  # None: the dataset's published strategy
+    precision: str = "bf16"  # autocast for the (gradient-free) real embeddings; 'fp32' to disable
+    batched: bool = True  # one network pass for all classes when the network has no BatchNorm
+
+
+@METHODS.register("dm")
+class DM(ImageSetMethod):
+    """Mean-embedding matching under random frozen networks."""
+
+    name: ClassVar[str] = "dm"
+    config_cls: ClassVar[type] = DMConfig
+    default_iterations: ClassVar[int] = 20000
+
+    def init(self, generator: torch.Generator) -> None:
+        """Real (or noise) images per class; SGD(momentum) on the images."""
+        cfg, ctx = self.config, self.ctx
+        check_precision(cfg.precision)
+        self.dsa_cfg = DSAConfig(strategy=cfg.dsa_strategy or dsa_strategy_for(ctx.info.name))
+        x, self.syn_labels = initial_images(ctx, cfg.init, generator)
+        self.syn = x.requires_grad_(True)
+        self.opt = torch.optim.SGD([self.syn], lr=cfg.lr_img, momentum=cfg.momentum_img)
+        self.has_bn = has_batchnorm(self._new_net(generator))  # also fails early on a bad model name
+
+    def _new_net(self, generator: torch.Generator) -> nn.Module:
+        ctx = self.ctx
+        net = create_model(ctx.model, ctx.info.channels, ctx.info.num_classes, ctx.info.im_size,
+                           generator=generator, **ctx.model_kw).to(ctx.device)
+        net.train()  # the reference embeds in train mode (BatchNorm uses batch statistics)
+        for p in net.parameters():
+            p.requires_grad_(False)
+        return net
+
+    def _augment(self, real: torch.Tensor, syn: torch.Tensor, gen: torch.Generator) -> tuple[list, list]:
+        """Per class one siamese DSA draw (classes in order), applied to T_c and S_c."""
+        reals, syns = list(real), list(syn)
+        if self.config.dsa:
+            for c in range(len(reals)):
+                p = dsa_sample(self.dsa_cfg, reals[c].shape[-2:], gen)
+                reals[c], syns[c] = dsa_apply(reals[c], p), dsa_apply(syns[c], p)
+        return reals, syns
+
+    def loss(self, gen: torch.Generator) -> torch.Tensor:
+        """The DM loss for one iteration (network, real batch and augmentation drawn from `gen`)."""
+        cfg, ctx = self.config, self.ctx
+        net = self._new_net(gen)
+        k, ipc = ctx.info.num_classes, ctx.ipc
+        n_real = min(cfg.batch_real, min(ctx.train.class_counts()))
+        real = ctx.train.sample_classes(n_real, gen).to(ctx.device)  # K x n x C x H x W
+        reals, syns = self._augment(real, self.syn.view(k, ipc, *self.syn.shape[1:]), gen)
+        if cfg.batched and not self.has_bn:
+            with torch.no_grad(), autocast(ctx.device, cfg.precision):
+                mu_real = net.embed(torch.cat(reals)).float().view(k, n_real, -1).mean(1)
+            mu_syn = net.embed(torch.cat(syns)).view(k, ipc, -1).mean(1)
+            return ((mu_real - mu_syn) ** 2).sum()
+        total = self.syn.new_zeros(())
+        for c in range(k):
+            with torch.no_grad(), autocast(ctx.device, cfg.precision):
+                mu_real = net.embed(reals[c]).float().mean(0)
+            total = total + ((mu_real - net.embed(syns[c]).mean(0)) ** 2).sum()
+        return total
+
+    def step(self, iteration: int, generator: torch.Generator) -> dict[str, float]:
+        """One image SGD step on the DM loss under a fresh random network."""
+        loss = self.loss(generator)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"loss": float(loss.detach()) / self.ctx.info.num_classes}
+
+    def default_protocol(self) -> str:
+        """DM evaluates with DSA augmentation for 1000 epochs (the DSA/DM protocol)."""
+        return "dm2023" if self.config.dsa else "dc2021"

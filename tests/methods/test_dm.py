@@ -1,0 +1,69 @@
+"""DM learns on the embedded digits, and its batched pass computes the per-class loss."""
+import pytest
+import torch
+
+from datadistill import distill, random_real
+from datadistill.evaluate import EvalSpec, Protocol, evaluate_tensors
+from datadistill.methods import DistillContext, create_method
+from datadistill.seeding import make_generator
+
+PROTO = Protocol("test", epochs=150)
+
+
+def _acc(images, labels, data, seed):
+    spec = EvalSpec("convnet", PROTO, runs=2, seed=seed)
+    return evaluate_tensors(images, labels, data.info, data.test, spec).mean
+
+
+def _method(data, ipc, seed=0, model="convnet", **kw):
+    m = create_method("dm", DistillContext(data.train, data.info, ipc, model), **kw)
+    m.init(make_generator(seed, "init"))
+    return m
+
+
+@pytest.mark.parametrize("dsa", [True, False])
+def test_batched_pass_gives_the_per_class_loss(digits, dsa):
+    batched = _method(digits, 3, dsa=dsa, precision="fp32", batched=True)
+    looped = _method(digits, 3, dsa=dsa, precision="fp32", batched=False)
+    lb = batched.loss(make_generator(0, "step", 0))
+    ll = looped.loss(make_generator(0, "step", 0))
+    gb = torch.autograd.grad(lb, batched.syn)[0]
+    gl = torch.autograd.grad(ll, looped.syn)[0]
+    assert lb.item() > 0
+    torch.testing.assert_close(lb, ll, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(gb, gl, rtol=1e-4, atol=1e-6)
+
+
+def test_loss_is_the_squared_distance_of_class_means(digits):
+    """Without augmentation, by hand: sum_c ||mean embed(real_c) - mean embed(syn_c)||^2."""
+    m = _method(digits, 2, dsa=False, precision="fp32")
+    gen = make_generator(1, "step", 0)
+    loss = m.loss(gen)
+    gen = make_generator(1, "step", 0)
+    net = m._new_net(gen)
+    n = min(m.config.batch_real, min(digits.train.class_counts()))
+    real = digits.train.sample_classes(n, gen)
+    want = sum(((net.embed(real[c]).mean(0) - net.embed(m.syn[2 * c:2 * c + 2]).mean(0)) ** 2).sum()
+               for c in range(digits.info.num_classes))
+    torch.testing.assert_close(loss, want, rtol=1e-4, atol=1e-5)
+
+
+def test_beats_random_real_at_ipc1(digits):
+    margins = []
+    for seed in (0, 1, 2):
+        syn = distill(digits, "dm", ipc=1, iterations=30, seed=seed)
+        base = random_real(digits, 1, seed)
+        margins.append(_acc(syn.images, syn.labels, digits, seed) - _acc(base.images, base.labels, digits, seed))
+    assert min(margins) > 0 and sum(margins) / 3 > 5.0, margins
+
+
+def test_batchnorm_network_takes_the_per_class_path(digits):
+    m = _method(digits, 1, model="convnet_bn")
+    assert m.has_bn
+    out = m.step(0, make_generator(0, "step", 0))
+    assert out["loss"] > 0 and torch.isfinite(m.images()).all()
+
+
+def test_default_protocol_and_iterations(digits):
+    m = _method(digits, 1)
+    assert m.default_protocol() == "dm2023" and m.default_iterations == 20000
