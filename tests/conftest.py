@@ -22,3 +22,12 @@ def shared_data_root() -> Path:
 def digits():
     """scikit-learn's 8x8 digits, split and normalised as the registry does."""
     return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def digits_experts(digits, tmp_path_factory):
+    """A small expert buffer on digits: 3 ConvNet experts x 4 epochs, float32, with DSA."""
+    from datadistill.experts import ExpertConfig, train_experts
+
+    out = tmp_path_factory.mktemp("experts")
+    return train_experts(digits, ExpertConfig(epochs=4, precision="fp32", lr=0.01), out, num=3)

@@ -64,3 +64,31 @@ def test_budget_stops_saves_a_loadable_set_and_carries_over_resumes(tmp_path, di
     steps = [json.loads(x)["iteration"] for x in (out / "metrics.jsonl").read_text().splitlines()
              if "s_per_iter" in x]
     assert steps == list(range(more.config["completed_iterations"]))
+
+
+def test_select_on_validation_never_on_test(tmp_path, digits):
+    out = tmp_path / "v"
+    syn = distill(digits, "dm", ipc=1, iterations=6, out=out, eval_every=2, eval_models=1, select="val",
+                  final_eval_models=1, protocol="quick")
+    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    val = [r for r in records if r.get("split") == "val"]
+    test = [r for r in records if "eval" in r and "split" not in r]
+    assert [r["iteration"] for r in val] == [1, 3, 5] and len(test) == 1  # test only for the final result
+    best = max(val, key=lambda r: (r["eval"]["mean"], -r["iteration"]))
+    assert syn.config["selected_iteration"] == best["iteration"] + 1
+    assert syn.config["selected_val_acc"] == best["eval"]["mean"]
+    assert torch.equal(load(out).images, syn.images)
+    with pytest.raises(ConfigError, match="eval_every"):
+        distill(digits, "dm", ipc=1, iterations=2, select="val")
+
+
+def test_validation_split_is_stratified_and_disjoint(digits):
+    from datadistill.seeding import make_generator
+
+    rest, val = digits.train.split_validation(0.2, make_generator(0, "val"))
+    assert len(rest) + len(val) == len(digits.train)
+    for c, n in enumerate(digits.train.class_counts()):
+        assert val.class_counts()[c] == round(0.2 * n)
+    both = torch.cat([rest.images, val.images]).reshape(len(digits.train), -1)
+    assert torch.unique(both, dim=0).shape[0] == torch.unique(digits.train.images.reshape(len(digits.train), -1),
+                                                              dim=0).shape[0]

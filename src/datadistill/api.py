@@ -7,10 +7,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from .augment.zca import zca_transform
 from .baselines import random_real, whole_dataset
 from .data import DatasetSplits, from_arrays, load_dataset
 from .errors import ConfigError
-from .evaluate import EvalResult, EvalSpec, evaluate_tensors, get_protocol
+from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_tensors, get_protocol, learned_lr
 from .run import Distiller, RunConfig
 from .synthetic import SyntheticSet
 
@@ -60,8 +61,8 @@ def load(path: str | Path) -> SyntheticSet:
 
 
 def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, model: str = "convnet",
-             runs: int = 5, protocol: str | None = None, seed: int = 0, data_root: str | Path | None = None,
-             device: str = "cpu", on_model: Callable[[int, float], None] | None = None,
+             runs: int = 5, protocol: str | Protocol | None = None, seed: int = 0,
+             data_root: str | Path | None = None, device: str = "cpu", on_model: Callable[[int, float], None] | None = None,
              **model_kw: Any) -> EvalResult:
     """Train `runs` fresh `model`s on the set with the protocol (default: the one it was made for)."""
     syn = syn if isinstance(syn, SyntheticSet) else load(syn)
@@ -69,10 +70,13 @@ def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, mo
     if splits.info.im_size != syn.info.im_size or splits.info.channels != syn.info.channels:
         raise ConfigError(f"set is {syn.info.channels}x{syn.info.im_size} but test data is "
                           f"{splits.info.channels}x{splits.info.im_size}; evaluate on the dataset it was made from")
+    if syn.zca:  # a whitened set is only meaningful against whitened test images
+        splits = splits.map_images(lambda x: zca_transform(x, syn.zca))
     name = protocol or syn.config.get("protocol") or "dc2021"
-    spec = EvalSpec(model, get_protocol(name), runs, seed, tuple(sorted(model_kw.items())), device)
-    lr = float(syn.lrs[0]) if get_protocol(name).use_learned_lr and syn.lrs.numel() else None
-    return evaluate_tensors(syn.images, syn.labels, syn.info, splits.test, spec, lr=lr, on_model=on_model)
+    proto = get_protocol(name)
+    spec = EvalSpec(model, proto, runs, seed, tuple(sorted(model_kw.items())), device)
+    return evaluate_tensors(syn.images, syn.labels, syn.info, splits.test, spec, lr=learned_lr(proto, syn.lrs),
+                            on_model=on_model)
 
 
 __all__ = ["distill", "evaluate", "load", "random_real", "whole_dataset", "resolve_data", "EvalSpec",

@@ -16,9 +16,10 @@ from typing import Any, Callable
 import torch
 from safetensors.torch import load_file, save_file
 
+from .augment.zca import ZCA
 from .data.base import DatasetSplits
 from .errors import ArtifactError, ConfigError
-from .evaluate import EvalResult, EvalSpec, evaluate_tensors, get_protocol
+from .evaluate import EvalResult, EvalSpec, evaluate_tensors, get_protocol, learned_lr
 from .methods import DistillContext, Method, create_method
 from .seeding import make_generator
 from .synthetic import ARTIFACT_NAME, SyntheticSet
@@ -45,6 +46,9 @@ class RunConfig:
     protocol: str | None = None  # None: the method's paper protocol for this dataset
     checkpoint_every: int = 10
     device: str = "cpu"
+    zca: float | None = None  # ZCA-whiten the data (eps; the MTT paper uses 0.1) before distilling
+    select: str = "last"  # 'last' iteration, or 'val': the periodic evaluation best on a validation split
+    val_fraction: float = 0.1  # share of each training class held out for select='val'
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -119,6 +123,23 @@ class RunFolder:
         save_file(tensors, str(tmp), metadata={"datadistill": json.dumps(meta)})
         tmp.replace(self.checkpoint)
 
+    @property
+    def best(self) -> Path:
+        return self.path / "best.safetensors"
+
+    def save_best(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        """The best-on-validation images so far (select='val'), atomically."""
+        tmp = self.best.with_suffix(".tmp")
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp),
+                  metadata={"datadistill": json.dumps(meta)})
+        tmp.replace(self.best)
+
+    def best_meta(self) -> dict[str, Any] | None:
+        return json.loads(load_meta(self.best)) if self.best.exists() else None
+
+    def load_best(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return load_file(str(self.best)), json.loads(load_meta(self.best))
+
     def load_checkpoint(self, method: Method) -> None:
         """Restore the method's state from the checkpoint."""
         method.load_state_tensors(load_file(str(self.checkpoint)))
@@ -148,14 +169,28 @@ class Distiller:
 
     def __init__(self, cfg: RunConfig, data: DatasetSplits, out: Path | None = None,
                  callback: Callable[[Event], None] | None = None) -> None:
-        self.cfg, self.data = cfg, data
+        self.cfg = cfg
         self.folder = RunFolder(Path(out)) if out else None
         self.callback = callback or (lambda e: None)
-        ctx = DistillContext(data.train, data.info, cfg.ipc, cfg.model, dict(cfg.model_kw),
-                             torch.device(cfg.device))
+        if cfg.select not in ("last", "val"):
+            raise ConfigError(f"select must be 'last' or 'val', got '{cfg.select}'")
+        self.val = None
+        if cfg.select == "val":  # never select on the test set: hold out part of the training data
+            if not cfg.eval_every:
+                raise ConfigError("select='val' picks among periodic evaluations: set eval_every > 0")
+            rest, self.val = data.train.split_validation(cfg.val_fraction, make_generator(cfg.seed, "val"))
+            data = DatasetSplits(data.info, rest, data.test)
+        self.zca = ZCA.fit(data.train.images, cfg.zca) if cfg.zca is not None else None
+        self.data = data.map_images(self.zca.transform) if self.zca else data
+        if self.zca and self.val is not None:
+            self.val = self.val.map_images(self.zca.transform)
+        ctx = DistillContext(self.data.train, data.info, cfg.ipc, cfg.model, dict(cfg.model_kw),
+                             torch.device(cfg.device), zca=self.zca)
         self.method = create_method(cfg.method, ctx, **cfg.method_kw)
         self.iterations = cfg.iterations if cfg.iterations is not None else self.method.default_iterations
         self.distill_s = 0.0  # seconds spent in method steps (not evaluations), carried over by resume
+        self._best_meta: dict[str, Any] | None = None  # select='val' without a run folder
+        self._best: dict[str, torch.Tensor] = {}
 
     def protocol_name(self) -> str:
         """The configured protocol, or the method's paper protocol for this dataset."""
@@ -192,34 +227,69 @@ class Distiller:
             self.folder.log(record)
         self.callback({"event": "step", **record})
         if self.cfg.eval_every and (it + 1) % self.cfg.eval_every == 0 and it + 1 < self.iterations:
-            self._evaluate(it, self.cfg.eval_models)
+            if self.val is not None:
+                self._consider(it, self._evaluate(it, self.cfg.eval_models, split="val"))
+            else:
+                self._evaluate(it, self.cfg.eval_models)
         if self.folder and ((it + 1) % self.cfg.checkpoint_every == 0 or it + 1 == self.iterations):
             self.folder.save_checkpoint(self.method, it + 1, self.distill_s)
 
-    def _evaluate(self, it: int, runs: int) -> EvalResult:
-        spec = EvalSpec(self.cfg.model, get_protocol(self.protocol_name()), runs, self.cfg.seed,
-                        tuple(sorted(self.cfg.model_kw.items())), self.cfg.device)
+    def _evaluate(self, it: int, runs: int, split: str = "test", images: torch.Tensor | None = None,
+                  lrs: torch.Tensor | None = None) -> EvalResult:
+        proto = get_protocol(self.protocol_name())
+        spec = EvalSpec(self.cfg.model, proto, runs, self.cfg.seed, tuple(sorted(self.cfg.model_kw.items())),
+                        self.cfg.device)
         t = time.perf_counter()
-        res = evaluate_tensors(self.method.images(), self.method.labels(), self.data.info, self.data.test,
-                               spec, lr=None)
+        images = self.method.images() if images is None else images
+        lrs = self.method.learned_lrs() if lrs is None else lrs
+        res = evaluate_tensors(images, self.method.labels(), self.data.info,
+                               self.val if split == "val" else self.data.test, spec, lr=learned_lr(proto, lrs))
         record = {"iteration": it, "eval": res.to_dict(), "eval_s": time.perf_counter() - t}
+        if split != "test":
+            record["split"] = split
         if self.folder:
             self.folder.log(record)
         self.callback({"event": "eval", **record})
         return res
 
+    def _consider(self, it: int, res: EvalResult) -> None:
+        """select='val': keep the images (and lrs) of the best validation accuracy so far (ties: earlier)."""
+        best = self.folder.best_meta() if self.folder else self._best_meta
+        if best is not None and res.mean <= best["val_acc"]:
+            return
+        meta = {"iteration": it + 1, "val_acc": res.mean}
+        tensors = {"images": self.method.images().detach().cpu().clone(),
+                   "lrs": self.method.learned_lrs().detach().cpu().clone()}
+        if self.folder:
+            self.folder.save_best(tensors, meta)
+        self._best_meta, self._best = meta, tensors
+
+    def _selected(self, completed: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
+        """Images, lrs and a note of which iteration the artifact holds."""
+        images, lrs = self.method.images().cpu(), self.method.learned_lrs().cpu()
+        if self.val is None:
+            return images, lrs, {"selected": "last", "selected_iteration": completed}
+        last = self._evaluate(completed - 1, self.cfg.eval_models, split="val")
+        self._consider(completed - 1, last)
+        tensors, meta = self.folder.load_best() if self.folder else (self._best, self._best_meta)
+        return tensors["images"], tensors["lrs"], {"selected": "val", "selected_iteration": meta["iteration"],
+                                                   "selected_val_acc": meta["val_acc"]}
+
     def _finish(self, completed: int, budget_hit: bool) -> SyntheticSet:
         if self.folder and completed > 0:
             self.folder.save_checkpoint(self.method, completed, self.distill_s)
-        syn = SyntheticSet(self.method.images().cpu(), self.method.labels().cpu(), self.data.info,
-                           self.cfg.method, self.cfg.ipc, lrs=self.method.learned_lrs().cpu(),
+        images, lrs, chosen = self._selected(completed)
+        syn = SyntheticSet(images, self.method.labels().cpu(), self.data.info,
+                           self.cfg.method, self.cfg.ipc, lrs=lrs,
                            config={**self.cfg.to_dict(), "protocol": self.protocol_name(),
                                    "method_config": asdict(self.method.config),
                                    "completed_iterations": completed, "budget_hit": budget_hit,
-                                   "distill_s": round(self.distill_s, 1)},
-                           seed=self.cfg.seed)
+                                   "distill_s": round(self.distill_s, 1), **chosen},
+                           zca=self.zca.to_tensors() if self.zca else {}, seed=self.cfg.seed)
         if self.cfg.final_eval_models > 0:
-            syn.evaluations.append(self._evaluate(completed - 1, self.cfg.final_eval_models).to_dict())
+            res = self._evaluate(chosen["selected_iteration"] - 1, self.cfg.final_eval_models, images=images,
+                                 lrs=lrs)
+            syn.evaluations.append(res.to_dict())
         if self.folder:
             syn.save(self.folder.artifact)
             syn.export_png(self.folder.path / "grid.png")

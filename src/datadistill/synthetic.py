@@ -51,8 +51,8 @@ class SyntheticSet:
     def images01(self) -> torch.Tensor:
         """Images mapped back to [0, 1] for viewing (inverse ZCA first when the set was whitened)."""
         x = self.images.detach().float()
-        if "inverse" in self.zca:
-            from .augment.zca import zca_inverse  # provided by the ZCA transform
+        if self.zca:
+            from .augment.zca import zca_inverse
             x = zca_inverse(x, self.zca)
         return denormalize(x, self.info.mean, self.info.std).clamp(0, 1)
 

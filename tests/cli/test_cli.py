@@ -59,3 +59,33 @@ def test_bad_input_gives_one_line_errors(tmp_path):
 def test_parsers():
     assert parse_budget("1h30m") == 5400 and parse_budget("90s") == 90 and parse_budget("10m") == 600
     assert parse_options(["init=real", "lr_img=0.5", "dsa=true"]) == {"init": "real", "lr_img": 0.5, "dsa": True}
+
+
+def test_experts_then_mtt_with_resume_and_zca(tmp_path):
+    buf = tmp_path / "buf"
+    res = invoke("experts", "--out", str(buf), "--num", "1", "--epochs", "3", "--zca", "0.1")
+    assert res.exit_code == 0, res.output
+    assert "1 experts x 3 epochs" in res.output and "MB per expert" in res.output
+    res = invoke("experts", "--out", str(buf), "--num", "2", "--epochs", "3", "--zca", "0.1")  # adds one
+    assert res.exit_code == 0 and "2 experts" in res.output
+    out = tmp_path / "mtt"
+    args = ("distill", "--method", "mtt", "--experts", str(buf), "--zca", "0.1", "--iterations", "4",
+            "--final-eval", "1", "--protocol", "quick", "--out", str(out), "--opt", "syn_steps=3",
+            "--opt", "max_start_epoch=1")
+    res = invoke(*args[:-4], "--budget", "0.000001s", *args[-4:])
+    assert res.exit_code == 0, res.output
+    res = invoke(*args, "--resume")
+    assert res.exit_code == 0 and "mtt ipc 1" in res.output and "random real ipc 1" in res.output
+    from datadistill import load
+
+    syn = load(out)
+    assert syn.config["completed_iterations"] == 4 and syn.lrs.numel() == 1 and syn.zca
+    res = invoke("distill", "--method", "mtt", "--experts", str(buf), "--iterations", "1",
+                 "--out", str(tmp_path / "nozca"))
+    assert res.exit_code == 2 and "trained with --zca 0.1" in res.output
+
+
+def test_dm_from_the_cli(tmp_path):
+    res = invoke("distill", "--method", "dm", "--iterations", "3", "--final-eval", "1", "--protocol", "quick",
+                 "--out", str(tmp_path / "dm"))
+    assert res.exit_code == 0 and "dm ipc 1" in res.output

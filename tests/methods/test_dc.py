@@ -55,7 +55,8 @@ def test_unknown_option_is_named(digits):
         create_method("dc", DistillContext(digits.train, digits.info, 1), lr_imgg=1.0)
 
 
-def test_every_registered_method_steps(digits):
+def test_every_registered_method_steps(digits, digits_experts):
+    needs = {"mtt": {"expert_dir": str(digits_experts.path), "syn_steps": 2, "max_start_epoch": 1}}
     for name in METHODS.names():
-        syn = distill(digits, name, ipc=1, iterations=1, seed=0)
+        syn = distill(digits, name, ipc=1, iterations=1, seed=0, **needs.get(name, {}))
         assert syn.images.shape[0] == digits.info.num_classes

@@ -14,15 +14,17 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import api
+from ..augment.zca import zca_transform
 from ..baselines import WHOLE, random_real, whole_dataset
 from ..data import list_datasets
 from ..errors import DatadistillError
-from ..evaluate import PROTOCOLS, EvalResult
+from ..evaluate import PROTOCOLS, EvalResult, get_protocol
+from ..experts import ExpertConfig, train_experts
 from ..methods import list_methods
 from ..models import list_models
 from ..runtime import setup_runtime
 from ..synthetic import resolve_artifact
-from .progress import RunProgress
+from .progress import ExpertProgress, RunProgress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Dataset distillation: DC, DSA and more.")
 baseline_app = typer.Typer(no_args_is_help=True, help="Baseline sets (random real images, ...).")
@@ -82,7 +84,7 @@ def print_eval(label: str, res: Any) -> None:
 @app.command()
 @friendly
 def distill(
-    method: str = typer.Option("dc", help="dc, dsa (= dc with siamese augmentation), ..."),
+    method: str = typer.Option("dc", help="dc, dsa (= dc with siamese augmentation), dm, mtt"),
     dataset: str = typer.Option("digits", help="dataset name (see `datadistill list`)"),
     ipc: int = typer.Option(1, help="synthetic images per class"),
     out_dir: Path = typer.Option(Path("runs/latest"), "--out", help="run folder"),
@@ -92,6 +94,8 @@ def distill(
     seed: int = typer.Option(0, help="one seed makes the run repeatable bit for bit"),
     dsa: Optional[bool] = typer.Option(None, "--dsa/--no-dsa", help="differentiable siamese augmentation"),
     opt: list[str] = typer.Option([], "--opt", help="method option key=value, repeatable (e.g. init=real)"),
+    experts: Optional[Path] = typer.Option(None, help="expert buffer folder (mtt; see `datadistill experts`)"),
+    zca: Optional[float] = typer.Option(None, help="ZCA-whiten the data with this eps (MTT paper: 0.1)"),
     eval_every: int = typer.Option(0, help="evaluate every N iterations (0: only at the end)"),
     eval_models: int = typer.Option(2, help="models per periodic evaluation"),
     final_eval: int = typer.Option(3, help="models trained on the final set (0: skip)"),
@@ -106,20 +110,52 @@ def distill(
     method_kw = parse_options(opt)
     if dsa is not None:
         method_kw["dsa"] = dsa
+    if experts is not None:
+        method_kw["expert_dir"] = str(experts)
     splits = api.resolve_data(dataset, data_root)
     with RunProgress(err, f"{method} {dataset} ipc {ipc}") as progress:
         syn = api.distill(splits, method, ipc, out=out_dir, resume=resume, callback=progress,
                           budget_s=parse_budget(budget), model=model, iterations=iterations, seed=seed,
                           eval_every=eval_every, eval_models=eval_models, final_eval_models=final_eval,
-                          protocol=protocol, **method_kw)
+                          protocol=protocol, zca=zca, **method_kw)
     out.print(f"distilled set: {out_dir / 'synthetic.safetensors'}   grid: {out_dir / 'grid.png'}")
     if syn.evaluations:
         res = EvalResult.from_dict(syn.evaluations[-1])
         print_eval(f"{method} ipc {ipc}", res)
         if compare_random:
-            base = api.evaluate(random_real(splits, ipc, seed), splits, model=model, runs=final_eval,
-                                protocol=syn.config["protocol"], seed=seed)
+            proto = replace(get_protocol(syn.config["protocol"]), use_learned_lr=False)  # random: no lr
+            rand = random_real(splits, ipc, seed)
+            if syn.zca:
+                rand.images, rand.zca = zca_transform(rand.images, syn.zca), syn.zca
+            base = api.evaluate(rand, splits, model=model, runs=final_eval, protocol=proto, seed=seed)
             print_eval(f"random real ipc {ipc}", base)
+
+
+@app.command("experts")
+@friendly
+def experts_cmd(
+    dataset: str = typer.Option("digits", help="dataset name (see `datadistill list`)"),
+    out_dir: Path = typer.Option(..., "--out", help="buffer folder (rerun to continue it)"),
+    model: str = typer.Option("convnet", help="expert architecture (the one MTT will distill with)"),
+    num: int = typer.Option(10, help="number of experts the buffer should hold"),
+    epochs: int = typer.Option(20, help="epochs per expert (MTT needs max_start_epoch + expert_epochs)"),
+    lr: float = typer.Option(0.01, help="expert SGD lr (MTT reference: 0.01, no momentum)"),
+    dsa: bool = typer.Option(True, "--dsa/--no-dsa", help="DSA augmentation while training experts"),
+    zca: Optional[float] = typer.Option(None, help="ZCA-whiten the data with this eps (MTT paper: 0.1)"),
+    precision: str = typer.Option("bf16", help="bf16 (fast on CPU) or fp32"),
+    data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset files"),
+    seed: int = typer.Option(0),
+    threads: Optional[int] = typer.Option(None, help="torch threads (default: all cores)"),
+) -> None:
+    """Train expert networks and store every epoch's parameters (the trajectories MTT matches)."""
+    setup_runtime(threads)
+    splits = api.resolve_data(dataset, data_root)
+    cfg = ExpertConfig(model=model, epochs=epochs, lr=lr, dsa=dsa, zca=zca, precision=precision, seed=seed)
+    with ExpertProgress(err, f"experts {dataset} {model}") as progress:
+        buf = train_experts(splits, cfg, out_dir, num, callback=progress)
+    accs = [e["test_acc"] for e in buf.manifest["experts"]]
+    out.print(f"expert buffer: {out_dir}  ({len(buf)} experts x {buf.epochs} epochs, "
+              f"{buf.bytes_per_expert() / 2**20:.1f} MB per expert, test acc {min(accs):.2f}-{max(accs):.2f} %)")
 
 
 @app.command()

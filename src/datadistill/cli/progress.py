@@ -42,3 +42,20 @@ class RunProgress:
             ev = event["eval"]
             self.progress.console.print(f"  iteration {event['iteration'] + 1}: {ev['model']} "
                                         f"{ev['mean']:.2f} +- {ev['std']:.2f} % ({ev['protocol']}, n={ev['n']})")
+
+
+class ExpertProgress(RunProgress):
+    """Expert-buffer events (start / epoch / expert) as a bar over all remaining expert epochs."""
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "start":
+            self.epochs = event["epochs"]
+            total = (event["num"] - event["done"]) * self.epochs
+            self.task = self.progress.add_task(self.label, total=max(total, 1), completed=0, loss="-")
+        elif kind == "epoch":
+            self.progress.advance(self.task)
+        elif kind == "expert":
+            mb = event["bytes"] / 2**20
+            self.progress.console.print(f"  expert {event['expert']}: test {event['test_acc']:.2f} %, "
+                                        f"{mb:.1f} MB, {event['train_s']:.0f} s")

@@ -1,6 +1,7 @@
 """Real data held as normalised tensors, with a per-class index for sampling class batches."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -104,6 +105,28 @@ class RealData:
         """A new RealData with the rows in `index`."""
         return RealData(self.images[index], self.labels[index], self.num_classes)
 
+    def map_images(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> "RealData":
+        """A new RealData with fn(images) (same shape and order) and the same labels."""
+        return RealData(fn(self.images), self.labels, self.num_classes)
+
+    def validation_indices(self, fraction: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(rest, held-out) sorted indices: a stratified random `fraction` of every class (at least one image)."""
+        if not 0 < fraction < 1:
+            raise ConfigError(f"validation fraction must lie in (0, 1), got {fraction}")
+        held = []
+        for ix in self.class_indices:
+            n = max(1, round(fraction * len(ix))) if len(ix) > 1 else 0
+            held.append(ix[torch.randperm(len(ix), generator=generator)[:n]])
+        val = torch.cat(held).sort().values
+        keep = torch.ones(len(self), dtype=torch.bool)
+        keep[val] = False
+        return keep.nonzero().squeeze(1), val
+
+    def split_validation(self, fraction: float, generator: torch.Generator) -> tuple["RealData", "RealData"]:
+        """(rest, validation) RealData: see validation_indices."""
+        rest, val = self.validation_indices(fraction, generator)
+        return self.subset(rest), self.subset(val)
+
 
 @dataclass
 class DatasetSplits:
@@ -112,3 +135,7 @@ class DatasetSplits:
     info: DatasetInfo
     train: RealData
     test: RealData
+
+    def map_images(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> "DatasetSplits":
+        """Both splits transformed by fn (e.g. ZCA whitening); info unchanged."""
+        return DatasetSplits(self.info, self.train.map_images(fn), self.test.map_images(fn))

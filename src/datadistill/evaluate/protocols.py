@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from ..errors import ConfigError
 from ..registry import Registry
 
 
@@ -39,7 +40,21 @@ def _add(p: Protocol, *aliases: str) -> None:
 _add(Protocol("dc2021", epochs=300))  # DC paper: no augmentation
 _add(Protocol("dc2021-aug", epochs=1000, augment="dc"))  # DC paper on MNIST: crop, scale, rotate
 _add(Protocol("dsa2021", epochs=1000, augment="dsa"), "dm2023")  # DSA and DM papers
+_add(Protocol("mtt2022", epochs=1000, augment="dsa", use_learned_lr=True))  # MTT: the learned lr, DSA
 _add(Protocol("quick", epochs=100))  # smoke tests and progress checks; not a paper protocol
+
+
+def learned_lr(proto: Protocol, lrs: Any) -> float | None:
+    """The lr to train with when the protocol uses the set's learned lr (None: the protocol's own lr).
+
+    A protocol that asks for a learned lr on a set that has none is an error, not a silent fallback.
+    """
+    if not proto.use_learned_lr:
+        return None
+    if lrs is None or lrs.numel() == 0:
+        raise ConfigError(f"protocol '{proto.name}' trains with the set's learned lr, but this set has none; "
+                          "choose another protocol (e.g. dsa2021)")
+    return float(lrs.reshape(-1)[0])
 
 
 def get_protocol(p: "str | Protocol", **overrides: Any) -> Protocol:

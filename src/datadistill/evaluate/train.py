@@ -67,8 +67,14 @@ def _lr_for_epoch(proto: Protocol, base_lr: float, epoch: int) -> float:
 
 def train_network(net: nn.Module, x: torch.Tensor, y: torch.Tensor, proto: Protocol,
                   generator: torch.Generator, lr: float | None = None,
-                  augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None) -> nn.Module:
-    """SGD (momentum, weight decay) on (x, y) for proto.epochs with one step decay; returns net."""
+                  augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+                  on_epoch: Callable[[int, nn.Module], None] | None = None,
+                  on_batch: Callable[[torch.Tensor, torch.Tensor], None] | None = None) -> nn.Module:
+    """SGD (momentum, weight decay) on (x, y) for proto.epochs with one step decay; returns net.
+
+    on_epoch(e, net) is called after each epoch e = 1..epochs (expert trajectories record parameters there);
+    on_batch(indices, logits) sees every batch's predictions before its update (forgetting counts them).
+    """
     base_lr = proto.lr if lr is None else lr
     opt = torch.optim.SGD(net.parameters(), lr=base_lr, momentum=proto.momentum,
                           weight_decay=proto.weight_decay)
@@ -83,10 +89,15 @@ def train_network(net: nn.Module, x: torch.Tensor, y: torch.Tensor, proto: Proto
             idx = perm[s:s + proto.batch_size]
             xb = augment(x[idx], generator) if augment else x[idx]
             with autocast(device, proto.precision):
-                loss = F.cross_entropy(net(xb), y[idx])
+                logits = net(xb)
+                loss = F.cross_entropy(logits, y[idx])
+            if on_batch:
+                on_batch(idx, logits.detach())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+        if on_epoch:
+            on_epoch(epoch + 1, net)
     return net
 
 

@@ -20,6 +20,6 @@ def list_methods() -> list[str]:
     return METHODS.names()
 
 
-from . import dc, dm  # noqa: E402,F401  (registers dc, dsa, dm)
+from . import dc, dm, mtt  # noqa: E402,F401  (registers dc, dsa, dm, mtt)
 
 __all__ = ["METHODS", "DistillContext", "Method", "create_method", "list_methods"]

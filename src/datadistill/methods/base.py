@@ -20,6 +20,7 @@ class DistillContext:
     model: str = "convnet"
     model_kw: dict[str, Any] = field(default_factory=dict)
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    zca: Any = None  # the fitted augment.zca.ZCA when the run whitens its data (train is then whitened)
 
 
 class Method:

@@ -39,6 +39,7 @@ class DMConfig:
     dsa: bool = True
     dsa_strategy: str | None = None  # None: the dataset's published strategy
     precision: str = "bf16"  # autocast for the (gradient-free) real embeddings; 'fp32' to disable
+    syn_precision: str = "fp32"  # autocast for the synthetic embeddings and their backward pass
     batched: bool = True  # one network pass for all classes when the network has no BatchNorm
 
 
@@ -54,6 +55,7 @@ class DM(ImageSetMethod):
         """Real (or noise) images per class; SGD(momentum) on the images."""
         cfg, ctx = self.config, self.ctx
         check_precision(cfg.precision)
+        check_precision(cfg.syn_precision)
         self.dsa_cfg = DSAConfig(strategy=cfg.dsa_strategy or dsa_strategy_for(ctx.info.name))
         x, self.syn_labels = initial_images(ctx, cfg.init, generator)
         self.syn = x.requires_grad_(True)
@@ -89,13 +91,16 @@ class DM(ImageSetMethod):
         if cfg.batched and not self.has_bn:
             with torch.no_grad(), autocast(ctx.device, cfg.precision):
                 mu_real = net.embed(torch.cat(reals)).float().view(k, n_real, -1).mean(1)
-            mu_syn = net.embed(torch.cat(syns)).view(k, ipc, -1).mean(1)
+            with autocast(ctx.device, cfg.syn_precision):
+                mu_syn = net.embed(torch.cat(syns)).float().view(k, ipc, -1).mean(1)
             return ((mu_real - mu_syn) ** 2).sum()
         total = self.syn.new_zeros(())
         for c in range(k):
             with torch.no_grad(), autocast(ctx.device, cfg.precision):
                 mu_real = net.embed(reals[c]).float().mean(0)
-            total = total + ((mu_real - net.embed(syns[c]).mean(0)) ** 2).sum()
+            with autocast(ctx.device, cfg.syn_precision):
+                mu_syn = net.embed(syns[c]).float().mean(0)
+            total = total + ((mu_real - mu_syn) ** 2).sum()
         return total
 
     def step(self, iteration: int, generator: torch.Generator) -> dict[str, float]:

@@ -1,0 +1,261 @@
+"""Benchmark the distillation methods on MNIST / Fashion-MNIST: time per iteration, accuracy, memory.
+
+  python bench/bench_distill.py timing --method dm --ipc 10 --iters 8          # s / iteration only
+  python bench/bench_distill.py run --method dc --ipc 1                        # published iterations
+  python bench/bench_distill.py run --method dm --ipc 10 --budget 2h --eval-every 500   # budgeted, curve
+  python bench/bench_distill.py random --method dm --ipc 10                    # random real, same protocol
+  python bench/bench_distill.py experts --num 5 --epochs 6                     # an MTT expert buffer
+  python bench/bench_distill.py run --method mtt --ipc 1 --experts bench/out/experts_mnist --budget 1h
+  python bench/bench_distill.py mtt-memory --steps 10 20 40 80                 # plain vs constant memory
+
+`run` and `experts` are resumable: rerun the same command after an interruption and they continue (a budget
+counts distillation time over all resumes). Results go to bench/results.jsonl and docs/results.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb  # noqa: E402
+
+from datadistill import api, random_real  # noqa: E402
+from datadistill.augment.zca import ZCA  # noqa: E402
+from datadistill.cli.main import parse_budget, parse_options  # noqa: E402
+from datadistill.evaluate import EvalResult  # noqa: E402
+from datadistill.experts import ExpertConfig, train_experts  # noqa: E402
+from datadistill.runtime import setup_runtime  # noqa: E402
+
+# Reference implementation on this machine class (shared/REFERENCE.md, 'Measured here'): s / iteration.
+REFERENCE_S = {("dc", 1): 6.1, ("dsa", 1): 6.7, ("dc", 10): 174.0, ("dsa", 10): 205.0,
+               ("dm", 1): 2.3, ("dm", 10): 2.8, ("dm", 50): 3.4}
+# Published ConvNet accuracy (REFERENCE.md), by (method, dataset, ipc).
+PUBLISHED = {("dc", "mnist", 1): "91.7 +- 0.5", ("dsa", "mnist", 1): "88.7 +- 0.6",
+             ("dc", "mnist", 10): "97.4 +- 0.2", ("dsa", "mnist", 10): "97.8 +- 0.1",
+             ("dc", "mnist", 50): "98.8 +- 0.2", ("dsa", "mnist", 50): "99.2 +- 0.1",
+             ("dm", "mnist", 1): "89.7 +- 0.6", ("dm", "mnist", 10): "97.5 +- 0.1",
+             ("dm", "mnist", 50): "98.6 +- 0.1",
+             ("dc", "fashion-mnist", 1): "70.5 +- 0.6", ("dc", "fashion-mnist", 10): "82.3 +- 0.4",
+             ("dsa", "fashion-mnist", 1): "70.6 +- 0.6", ("dsa", "fashion-mnist", 10): "84.6 +- 0.3"}
+PUBLISHED_RANDOM = {("mnist", 1): "64.9 +- 3.5", ("mnist", 10): "95.1 +- 0.9", ("mnist", 50): "97.9 +- 0.2",
+                    ("fashion-mnist", 1): "51.4 +- 3.8", ("fashion-mnist", 10): "73.8 +- 0.7",
+                    ("fashion-mnist", 50): "82.5 +- 0.7"}
+FAMILY = {"dc": "dc", "dsa": "dc", "dm": "dm", "mtt": "mtt"}  # bench names: dc_run, dm_timing, ...
+
+
+def _settings(args: argparse.Namespace) -> dict:
+    """Method options from the command line (precision, --experts, --opt k=v)."""
+    kw = parse_options(args.opt)
+    precision = _precision(args)
+    if precision:
+        kw.setdefault("precision", precision)
+    if args.experts:
+        kw["expert_dir"] = str(args.experts)
+    return kw
+
+
+def _precision(args: argparse.Namespace) -> str | None:
+    """bf16 for DC/DSA/DM unless told otherwise; MTT keeps its own default (fp32 student steps)."""
+    return args.precision or (None if args.method == "mtt" else "bf16")
+
+
+def _run_dir(args: argparse.Namespace) -> Path:
+    tag = f"_{args.tag}" if args.tag else ""
+    return ROOT / "bench" / "out" / f"{args.method}_{args.dataset}_ipc{args.ipc}_s{args.seed}{tag}"
+
+
+def timing(args: argparse.Namespace, data) -> None:
+    """Median seconds per iteration over args.iters iterations after one warm-up."""
+    times: list[float] = []
+    t0 = time.perf_counter()
+    api.distill(data, args.method, args.ipc, iterations=args.iters + 1, seed=args.seed, zca=args.zca,
+                callback=lambda e: times.append(e["s_per_iter"]) if e["event"] == "step" else None,
+                **_settings(args))
+    wall = time.perf_counter() - t0
+    med = statistics.median(times[1:])
+    ref = REFERENCE_S.get((args.method, args.ipc))
+    rec = {"bench": f"{FAMILY[args.method]}_timing", "method": args.method, "dataset": args.dataset,
+           "ipc": args.ipc, "protocol": None, "iterations": args.iters, "wall_s": round(wall, 1),
+           "s_per_iter": round(med, 3), "peak_rss_mb": peak_rss_mb(), "budgeted": False,
+           "command": command_line(), "precision": _precision(args) or "fp32", "reference_s_per_iter": ref,
+           "speedup": round(ref / med, 2) if ref else None}
+    append_jsonl(rec)
+    m = machine()
+    ref_row = f"| reference, measured on this machine class (REFERENCE.md) | {ref} | |\n" if ref else ""
+    speed = f"Speed-up: **{ref / med:.2f}x**." if ref else "No reference figure for this setting."
+    append_markdown(
+        f"{args.method.upper()} {args.dataset} IPC {args.ipc}: time per iteration ({rec['precision']})",
+        f"Command: `{rec['command']}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}; "
+        f"wall {wall:.0f} s.\n\n| | s / iteration | peak RSS |\n| --- | --- | --- |\n"
+        f"| datadistill (median of {args.iters} after a warm-up) | {med:.2f} | {rec['peak_rss_mb']:.0f} MB |\n"
+        f"{ref_row}\n{speed}")
+
+
+def full_run(args: argparse.Namespace, data) -> None:
+    """The published iterations (or a budget), periodic evaluation, final evaluation on args.models models."""
+    out = _run_dir(args)
+    budget = parse_budget(args.budget)
+    t0 = time.perf_counter()
+    syn = api.distill(data, args.method, args.ipc, out=out, resume=True, seed=args.seed, budget_s=budget,
+                      iterations=args.iterations, eval_every=args.eval_every, eval_models=args.curve_models,
+                      final_eval_models=args.models, zca=args.zca, **_settings(args))
+    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    steps = [r for r in records if "s_per_iter" in r]
+    evals = [r for r in records if "eval" in r]
+    compute = sum(r["s_per_iter"] for r in steps) + sum(r.get("eval_s", 0.0) for r in evals)
+    res = EvalResult.from_dict(syn.evaluations[-1])
+    done = syn.config["completed_iterations"]
+    rec = {"bench": f"{FAMILY[args.method]}_run", "method": args.method, "dataset": args.dataset,
+           "ipc": args.ipc, "protocol": res.protocol, "acc_mean": round(res.mean, 2),
+           "acc_std": round(res.std, 2), "n_models": len(res.accs), "iterations": done,
+           "wall_s": round(compute, 1), "distill_s": syn.config.get("distill_s"),
+           "s_per_iter": round(statistics.median(r["s_per_iter"] for r in steps), 3),
+           "peak_rss_mb": peak_rss_mb(), "budgeted": budget is not None, "command": command_line(),
+           "precision": _precision(args) or "fp32", "session_wall_s": round(time.perf_counter() - t0, 1),
+           "settings": syn.config.get("method_config"),
+           "curve": [[r["iteration"] + 1, round(r["eval"]["mean"], 2)] for r in evals]}
+    if syn.lrs.numel():
+        rec["learned_lr"] = float(syn.lrs[0])
+    append_jsonl(rec)
+    _write_run_markdown(args, rec, res, budget)
+
+
+def _write_run_markdown(args: argparse.Namespace, rec: dict, res: EvalResult, budget: float | None) -> None:
+    m = machine()
+    kind = f"budgeted run ({args.budget} of distillation time)" if budget else "full run"
+    curve = ", ".join(f"{it}: {acc}" for it, acc in rec["curve"]) or "(no periodic evaluation)"
+    ref = REFERENCE_S.get((args.method, args.ipc), "")
+    published = PUBLISHED.get((args.method, args.dataset, args.ipc), "-")
+    lr = f"  \nLearned lr: {rec['learned_lr']:.5f}." if "learned_lr" in rec else ""
+    append_markdown(
+        f"{args.method.upper()} {args.dataset} IPC {args.ipc}: {kind}",
+        f"Command: `{rec['command']}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}.\n\n"
+        f"| | accuracy (%) | iterations | s / iteration | total compute | peak RSS |\n"
+        f"| --- | --- | --- | --- | --- | --- |\n"
+        f"| datadistill ({res.protocol}, {len(res.accs)} models) | {res.mean:.2f} +- {res.std:.2f} | "
+        f"{rec['iterations']} | {rec['s_per_iter']:.2f} | {rec['wall_s'] / 60:.1f} min | "
+        f"{rec['peak_rss_mb']:.0f} MB |\n"
+        f"| published (paper) | {published} | | | | |\n"
+        f"| reference on this machine class | | | {ref} | | |\n\n"
+        f"Every model: {', '.join(f'{a:.2f}' for a in res.accs)}.  \n"
+        f"Accuracy vs iteration ({args.curve_models} models each): {curve}.{lr}")
+
+
+def random_baseline(args: argparse.Namespace, data) -> None:
+    """Random real images at the same IPC under the method's protocol (a fixed lr where MTT learns one)."""
+    protocol = {"dsa": "dsa2021", "dm": "dm2023", "mtt": "dsa2021"}.get(args.method) or \
+        ("dc2021-aug" if args.dataset == "mnist" else "dc2021")
+    t0 = time.perf_counter()
+    base = random_real(data, args.ipc, args.seed)
+    if args.zca is not None:  # the set lives in whitened space; api.evaluate then whitens the test split
+        zca = ZCA.fit(data.train.images, args.zca)
+        base.images, base.zca = zca.transform(base.images), zca.to_tensors()
+    res = api.evaluate(base, data, runs=args.models, protocol=protocol, seed=args.seed)
+    wall = time.perf_counter() - t0
+    rec = {"bench": "random_baseline", "method": "random", "dataset": args.dataset, "ipc": args.ipc,
+           "protocol": protocol, "acc_mean": round(res.mean, 2), "acc_std": round(res.std, 2),
+           "n_models": len(res.accs), "iterations": 0, "wall_s": round(wall, 1), "peak_rss_mb": peak_rss_mb(),
+           "budgeted": False, "command": command_line()}
+    append_jsonl(rec)
+    m = machine()
+    append_markdown(f"Random real images, {args.dataset} IPC {args.ipc} ({protocol})",
+                    f"Command: `{rec['command']}`  \nMachine: {m['cores']} cores, torch {m['torch']}, "
+                    f"{m['date']}; wall {wall:.0f} s.\n\n{res.mean:.2f} +- {res.std:.2f} % over {len(res.accs)} "
+                    f"models ({', '.join(f'{a:.2f}' for a in res.accs)}); published random real: "
+                    f"{PUBLISHED_RANDOM.get((args.dataset, args.ipc), '-')}.")
+
+
+def experts(args: argparse.Namespace, data) -> None:
+    """Train (or continue) an expert buffer; report time and disk per expert."""
+    out = args.experts or ROOT / "bench" / "out" / f"experts_{args.dataset}"
+    cfg = ExpertConfig(epochs=args.epochs, zca=args.zca, precision=args.precision or "bf16", seed=args.seed)
+    t0 = time.perf_counter()
+    buf = train_experts(data, cfg, out, args.num)
+    wall = time.perf_counter() - t0
+    ex = buf.manifest["experts"]
+    train_s = sum(e["train_s"] for e in ex)
+    accs = [e["test_acc"] for e in ex]
+    rec = {"bench": "mtt_experts", "method": "experts", "dataset": args.dataset, "ipc": None, "protocol": None,
+           "acc_mean": round(statistics.mean(accs), 2), "acc_std": round(statistics.pstdev(accs), 2),
+           "n_models": len(ex), "iterations": args.epochs, "wall_s": round(train_s, 1),
+           "s_per_iter": round(train_s / (len(ex) * args.epochs), 2), "peak_rss_mb": peak_rss_mb(),
+           "budgeted": False, "command": command_line(), "mb_per_expert": round(buf.bytes_per_expert() / 2**20, 2),
+           "session_wall_s": round(wall, 1)}
+    append_jsonl(rec)
+    m = machine()
+    append_markdown(
+        f"MTT expert buffer, {args.dataset}: {len(ex)} experts x {args.epochs} epochs",
+        f"Command: `{rec['command']}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}.\n\n"
+        f"Training time {train_s / 60:.1f} min in all ({rec['s_per_iter']:.0f} s per epoch over 60,000 images, "
+        f"{cfg.precision}); {rec['mb_per_expert']:.1f} MB per expert on disk ({args.epochs + 1} float32 "
+        f"snapshots); expert test accuracy after {args.epochs} epochs {min(accs):.2f}-{max(accs):.2f} %.")
+
+
+def mtt_memory(args: argparse.Namespace, data) -> None:
+    """Peak RSS of one MTT iteration, plain vs constant memory, as syn_steps grows (one child per point)."""
+    rows = []
+    for steps in args.steps:
+        row = {"syn_steps": steps}
+        for mode in ("plain", "constant"):
+            code = ("import sys, resource, time, torch; sys.path.insert(0, 'bench'); "
+                    "from datadistill import api; from datadistill.runtime import setup_runtime; setup_runtime(None); "
+                    f"d = api.resolve_data('{args.dataset}', {args.data_root!r}); t = time.perf_counter(); "
+                    f"api.distill(d, 'mtt', {args.ipc}, iterations=1, expert_dir={str(args.experts)!r}, "
+                    f"syn_steps={steps}, memory='{mode}', max_start_epoch=0, expert_epochs=1); "
+                    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - t)")
+            outp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                                  check=True).stdout.split()
+            row[mode] = (float(outp[-2]), float(outp[-1]))
+        rows.append(row)
+        append_jsonl({"bench": "mtt_memory", "method": "mtt", "dataset": args.dataset, "ipc": args.ipc,
+                      "iterations": 1, "syn_steps": steps, "peak_rss_mb": row["plain"][0],
+                      "peak_rss_mb_constant": row["constant"][0], "wall_s": row["plain"][1],
+                      "wall_s_constant": row["constant"][1], "budgeted": False, "command": command_line()})
+    m = machine()
+    table = "".join(f"| {r['syn_steps']} | {r['plain'][0]:.0f} MB | {r['constant'][0]:.0f} MB | "
+                    f"{r['plain'][1]:.1f} s | {r['constant'][1]:.1f} s |\n" for r in rows)
+    append_markdown(
+        f"MTT memory, {args.dataset} IPC {args.ipc}: plain vs constant-memory student unroll",
+        f"Command: `{command_line()}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}. "
+        "Peak RSS of a whole process running one iteration (data loading included).\n\n"
+        "| syn_steps | plain peak RSS | constant peak RSS | plain time (incl. start-up) | constant time |\n"
+        f"| --- | --- | --- | --- | --- |\n{table}")
+
+
+def main(default_method: str = "dc") -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("mode", choices=["timing", "run", "random", "experts", "mtt-memory"])
+    p.add_argument("--method", choices=sorted(FAMILY), default=default_method)
+    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
+    p.add_argument("--ipc", type=int, default=1)
+    p.add_argument("--iters", type=int, default=8, help="timing: iterations measured")
+    p.add_argument("--iterations", type=int, default=None, help="run: iterations (default: published)")
+    p.add_argument("--budget", default=None, help="run: distillation-time budget, e.g. 2h")
+    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--curve-models", type=int, default=2)
+    p.add_argument("--models", type=int, default=5)
+    p.add_argument("--precision", default=None, choices=["bf16", "fp32"],
+                   help="default: bf16 for dc/dsa/dm and experts, the method's own (fp32) for mtt")
+    p.add_argument("--zca", type=float, default=None, help="ZCA eps (MTT CIFAR setting: 0.1)")
+    p.add_argument("--experts", type=Path, default=None, help="expert buffer folder (mtt, experts)")
+    p.add_argument("--num", type=int, default=5, help="experts: number of experts")
+    p.add_argument("--epochs", type=int, default=6, help="experts: epochs per expert")
+    p.add_argument("--steps", type=int, nargs="+", default=[10, 20, 40, 80], help="mtt-memory: syn_steps")
+    p.add_argument("--opt", action="append", default=[], help="method option key=value (repeatable)")
+    p.add_argument("--tag", default="", help="suffix of the run folder (to keep variants apart)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
+    args = p.parse_args()
+    setup_runtime(None)
+    data = api.resolve_data(args.dataset, args.data_root)
+    {"timing": timing, "run": full_run, "random": random_baseline, "experts": experts,
+     "mtt-memory": mtt_memory}[args.mode](args, data)
+
+
+if __name__ == "__main__":
+    main()

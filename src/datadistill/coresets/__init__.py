@@ -1,0 +1,54 @@
+"""Coreset selections: functions returning, per class, the indices of IPC real training images.
+
+Each selection lives in its own module and registers `fn(source, ipc, generator) -> LongTensor (K, ipc)` of
+indices into `source.train` (row c holds distinct indices of class c). `source` is a SelectionSource: the
+data plus the lazily trained, cached network that herding / k-center features and forgetting counts need.
+`select(name, data, ipc, seed)` runs one; `coreset_set(...)` turns the indices into a SyntheticSet.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from ..data.base import DatasetSplits
+from ..registry import Registry
+from ..seeding import make_generator
+from ..synthetic import SyntheticSet
+from .source import SelectionSource
+
+Selection = Callable[..., torch.Tensor]  # (source, ipc, generator, **options) -> K x ipc indices
+SELECTIONS: Registry[Selection] = Registry("coreset selection")
+
+
+def _source(data: DatasetSplits | SelectionSource, seed: int) -> SelectionSource:
+    return data if isinstance(data, SelectionSource) else SelectionSource(data, seed=seed)
+
+
+def select(name: str, data: DatasetSplits | SelectionSource, ipc: int, seed: int = 0, **options: Any) -> torch.Tensor:
+    """K x ipc indices into the training split chosen by selection `name` (seeded); options go to it."""
+    fn = SELECTIONS.get(name)
+    source = _source(data, seed)
+    source.data.train.check_ipc(ipc)
+    return fn(source, ipc, make_generator(seed, "coreset", name, ipc), **options)
+
+
+def coreset_set(name: str, data: DatasetSplits | SelectionSource, ipc: int, seed: int = 0,
+                **options: Any) -> SyntheticSet:
+    """The selected real images as a SyntheticSet (method = the selection's name)."""
+    source = _source(data, seed)
+    idx = select(name, source, ipc, seed, **options).reshape(-1)
+    train, info = source.data.train, source.data.info
+    return SyntheticSet(train.images[idx].clone(), train.labels[idx].clone(), info, name, ipc,
+                        config={"baseline": name, "indices": idx.tolist(), "options": options}, seed=seed)
+
+
+def list_selections() -> list[str]:
+    """Registered selection names."""
+    return SELECTIONS.names()
+
+
+from . import forgetting, herding, kcenter, optimal, random  # noqa: E402,F401  (register the selections)
+
+__all__ = ["SELECTIONS", "SelectionSource", "coreset_set", "list_selections", "select"]

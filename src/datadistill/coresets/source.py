@@ -1,0 +1,105 @@
+"""What feature-based selections need: a network trained once on the whole training set, cached.
+
+One training run (the whole-dataset recipe, baselines.WHOLE) gives both the feature extractor for herding and
+k-center (`embed` of the trained network) and the forgetting counts (predictions of every batch before its
+update). The result is cached as `<cache_dir>/<dataset>_<model>_s<seed>.safetensors` (flat parameters +
+counts + the recipe in metadata), by default in the dataset's folder of the data root.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import Tensor
+
+from ..data._common import data_root
+from ..data.base import DatasetSplits
+from ..evaluate.protocols import Protocol
+from ..evaluate.train import train_network
+from ..models import create_model
+from ..models.flat import FlatLayout
+from ..seeding import make_generator
+
+
+def _whole_recipe() -> Protocol:
+    from ..baselines import WHOLE
+
+    return WHOLE
+
+
+@dataclass
+class SelectionSource:
+    """The data to select from plus the lazily trained (and cached) feature network and forgetting counts."""
+
+    data: DatasetSplits
+    seed: int = 0
+    model: str = "convnet"
+    cache_dir: Path | None = None  # None: <data root>/<dataset>/cache
+    cache: bool = True
+    recipe: Protocol = field(default_factory=_whole_recipe)
+    _net: torch.nn.Module | None = field(default=None, init=False, repr=False)
+    _counts: Tensor | None = field(default=None, init=False, repr=False)
+
+    @property
+    def cache_file(self) -> Path:
+        folder = Path(self.cache_dir) if self.cache_dir else data_root(None) / self.data.info.name / "cache"
+        return folder / f"{self.data.info.name}_{self.model}_s{self.seed}.safetensors"
+
+    def _new_net(self) -> tuple[torch.nn.Module, torch.Generator]:
+        info = self.data.info
+        gen = make_generator(self.seed, "coreset", "features", self.model)
+        return create_model(self.model, info.channels, info.num_classes, info.im_size, generator=gen), gen
+
+    def _ensure(self) -> None:
+        if self._net is not None:
+            return
+        net, gen = self._new_net()
+        layout = FlatLayout.of(net)
+        recipe = json.dumps(self.recipe.to_dict(), sort_keys=True)
+        file = self.cache_file
+        if self.cache and file.exists():
+            with safe_open(str(file), framework="pt") as f:
+                meta = json.loads((f.metadata() or {}).get("datadistill", "{}"))
+                if meta.get("recipe") == recipe and meta.get("n_train") == len(self.data.train):
+                    layout.load_into(net, f.get_tensor("params"))
+                    self._net, self._counts = net.eval(), f.get_tensor("forgetting")
+                    return
+        self._net, self._counts = self._train(net, gen)
+        if self.cache:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_suffix(".tmp")
+            save_file({"params": layout.flatten(self._net), "forgetting": self._counts}, str(tmp),
+                      metadata={"datadistill": json.dumps({"recipe": recipe, "n_train": len(self.data.train)})})
+            tmp.replace(file)
+
+    def _train(self, net: torch.nn.Module, gen: torch.Generator) -> tuple[torch.nn.Module, Tensor]:
+        """Whole-data training; every batch's predictions (before its update) feed the forgetting counts."""
+        n = len(self.data.train)
+        last = torch.zeros(n, dtype=torch.bool)  # correct at the previous presentation
+        seen = torch.zeros(n, dtype=torch.bool)
+        counts = torch.zeros(n, dtype=torch.int32)
+
+        def on_batch(idx: Tensor, logits: Tensor) -> None:
+            idx = idx.cpu()
+            now = logits.argmax(1).cpu() == self.data.train.labels[idx]
+            counts[idx] += (seen[idx] & last[idx] & ~now).int()
+            last[idx], seen[idx] = now, True
+
+        train_network(net, self.data.train.images, self.data.train.labels, self.recipe, gen, on_batch=on_batch)
+        return net.eval(), counts
+
+    @torch.no_grad()
+    def features(self, batch: int = 1000) -> Tensor:
+        """embed(x) of every training image under the trained network (N x d, float32)."""
+        self._ensure()
+        x = self.data.train.images
+        return torch.cat([self._net.embed(x[s:s + batch]).float() for s in range(0, len(x), batch)])
+
+    def forgetting_counts(self) -> Tensor:
+        """Forgetting events of every training image during the whole-data training run."""
+        self._ensure()
+        return self._counts

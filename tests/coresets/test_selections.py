@@ -1,0 +1,89 @@
+"""Coreset selections: valid indices, herding tracks the mean, k-center covers outliers, forgetting counts."""
+import pytest
+import torch
+
+from datadistill.coresets import SELECTIONS, SelectionSource, coreset_set, select
+from datadistill.coresets.forgetting import forgetting_events
+from datadistill.coresets.herding import herd
+from datadistill.coresets.kcenter import k_center
+from datadistill.errors import ConfigError
+from datadistill.evaluate import get_protocol
+from datadistill.evaluate.train import train_network
+
+RECIPE = get_protocol("quick", name="tiny-whole", epochs=3, batch_size=128)
+
+
+@pytest.fixture(scope="module")
+def source(digits, tmp_path_factory):
+    return SelectionSource(digits, seed=0, cache_dir=tmp_path_factory.mktemp("cache"), recipe=RECIPE)
+
+
+@pytest.mark.parametrize("name", sorted(set(SELECTIONS.names()) - {"k-center", "optimal"}))
+def test_each_selection_returns_ipc_distinct_indices_of_the_right_class(name, source, digits):
+    opts = {"candidates": 2, "protocol": get_protocol("quick", epochs=20)} if name == "optimal_random" else {}
+    idx = select(name, source, 3, seed=1, **opts)
+    assert idx.shape == (10, 3)
+    for c in range(10):
+        assert len(set(idx[c].tolist())) == 3
+        assert (digits.train.labels[idx[c]] == c).all()
+    syn = coreset_set(name, source, 3, seed=1, **opts)
+    assert torch.equal(syn.images, digits.train.images[idx.reshape(-1)])
+
+
+def test_herding_running_mean_tracks_the_class_mean():
+    gen = torch.Generator().manual_seed(0)
+    pts = torch.randn(200, 2, generator=gen) * torch.tensor([3.0, 0.5]) + torch.tensor([1.0, -2.0])
+    picks = herd(pts, 8)
+    mu = pts.mean(0)
+    assert int(picks[0]) == int(((pts - mu) ** 2).sum(1).argmin())  # first: nearest the mean
+    for t in range(1, 8):  # every step: no other point would bring the running mean closer
+        chosen = pts[picks[:t]].sum(0)
+        err = ((mu - (chosen + pts) / (t + 1)) ** 2).sum(1)
+        err[picks[:t]] = float("inf")
+        assert int(picks[t]) == int(err.argmin())
+    herd_err = ((pts[picks].mean(0) - mu) ** 2).sum()
+    rand_err = torch.stack([((pts[torch.randperm(200, generator=gen)[:8]].mean(0) - mu) ** 2).sum()
+                            for _ in range(50)]).mean()
+    assert herd_err < rand_err / 10
+
+
+def test_k_center_covers_the_outlier():
+    gen = torch.Generator().manual_seed(0)
+    pts = torch.cat([torch.randn(50, 2, generator=gen) * 0.1, torch.tensor([[25.0, 25.0]])])
+    picks = k_center(pts, 2).tolist()
+    assert 50 in picks and len(set(picks)) == 2
+
+
+def test_forgetting_events_match_a_hand_count():
+    correct = torch.tensor([[1, 0, 1, 1],
+                            [0, 0, 1, 1],
+                            [1, 0, 0, 1],
+                            [0, 1, 1, 0]], dtype=torch.bool)  # rows: presentations, columns: examples
+    assert forgetting_events(correct).tolist() == [2, 0, 1, 1]
+
+
+def test_online_forgetting_counts_equal_the_recorded_history(source, digits):
+    counts = source.forgetting_counts()
+    net, gen = source._new_net()
+    rows = {}
+
+    def record(idx, logits):
+        ok = logits.argmax(1) == digits.train.labels[idx]
+        for i, o in zip(idx.tolist(), ok.tolist()):
+            rows.setdefault(i, []).append(o)
+
+    train_network(net, digits.train.images, digits.train.labels, RECIPE, gen, on_batch=record)
+    want = [sum(1 for a, b in zip(h, h[1:]) if a and not b) for _, h in sorted(rows.items())]
+    assert counts.tolist() == want and sum(want) > 0
+
+
+def test_features_are_cached(source, digits):
+    assert source.cache_file.exists()
+    again = SelectionSource(digits, seed=0, cache_dir=source.cache_dir, recipe=RECIPE)
+    torch.testing.assert_close(again.features(), source.features())
+    assert torch.equal(again.forgetting_counts(), source.forgetting_counts())
+
+
+def test_ipc_too_large_is_an_error(source):
+    with pytest.raises(ConfigError, match="out of range"):
+        select("random", source, 100_000)
