@@ -1,11 +1,8 @@
 """Reference points for every distilled set: random real images at the same IPC, and the whole dataset."""
 from __future__ import annotations
 
-import torch
-
 from .data.base import DatasetSplits
 from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_tensors
-from .seeding import make_generator
 from .synthetic import SyntheticSet
 
 # Whole-dataset recipe (documented, cached by later issues): the evaluation SGD settings, bf16 autocast,
@@ -15,12 +12,9 @@ WHOLE = Protocol("whole", epochs=20, precision="bf16")
 
 def random_real(data: DatasetSplits, ipc: int, seed: int = 0) -> SyntheticSet:
     """ipc random real training images per class, as a SyntheticSet (the 'random' baseline)."""
-    data.train.check_ipc(ipc)
-    gen = make_generator(seed, "baseline", "random", ipc)
-    k, info = data.info.num_classes, data.info
-    x = data.train.sample_classes(ipc, gen).reshape(k * ipc, info.channels, *info.im_size)
-    y = torch.arange(k).repeat_interleave(ipc)
-    return SyntheticSet(x, y, info, "random", ipc, config={"baseline": "random"}, seed=seed)
+    from .coresets import coreset_set
+
+    return coreset_set("random", data, ipc, seed)
 
 
 def whole_dataset(data: DatasetSplits, spec: EvalSpec) -> EvalResult:

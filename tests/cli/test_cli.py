@@ -89,3 +89,22 @@ def test_dm_from_the_cli(tmp_path):
     res = invoke("distill", "--method", "dm", "--iterations", "3", "--final-eval", "1", "--protocol", "quick",
                  "--out", str(tmp_path / "dm"))
     assert res.exit_code == 0 and "dm ipc 1" in res.output
+
+
+def test_coreset_baselines_and_crossarch_with_cache(tmp_path):
+    res = invoke("baseline", "herding", "--ipc", "2", "--out", str(tmp_path / "h.safetensors"), "--runs", "1",
+                 "--protocol", "quick")
+    assert res.exit_code == 0, res.output
+    assert "herding ipc 2" in res.output
+    res = invoke("baseline", "random", "--ipc", "2", "--out", str(tmp_path / "r.safetensors"), "--protocol", "quick")
+    assert res.exit_code == 0, res.output
+    sets = [str(tmp_path / "h.safetensors"), str(tmp_path / "r.safetensors")]
+    res = invoke("crossarch", *sets, "--models", "mlp,convnet", "--runs", "1")
+    assert res.exit_code == 0, res.output
+    assert "mlp" in res.output and "convnet" in res.output and res.output.count("+-") >= 4
+    from datadistill import load
+
+    before = [len(load(p).evaluations) for p in sets]
+    assert before == [2, 2]  # herding: its --runs result (convnet) was reused, plus mlp
+    res = invoke("crossarch", *sets, "--models", "mlp,convnet", "--runs", "1")
+    assert res.exit_code == 0 and [len(load(p).evaluations) for p in sets] == before  # all cached

@@ -16,9 +16,11 @@ from rich.table import Table
 from .. import api
 from ..augment.zca import zca_transform
 from ..baselines import WHOLE, random_real, whole_dataset
+from ..coresets import SelectionSource, coreset_set
 from ..data import list_datasets
 from ..errors import DatadistillError
 from ..evaluate import PROTOCOLS, EvalResult, get_protocol
+from ..evaluate.crossarch import cross_architecture
 from ..experts import ExpertConfig, train_experts
 from ..methods import list_methods
 from ..models import list_models
@@ -27,7 +29,7 @@ from ..synthetic import resolve_artifact
 from .progress import ExpertProgress, RunProgress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Dataset distillation: DC, DSA and more.")
-baseline_app = typer.Typer(no_args_is_help=True, help="Baseline sets (random real images, ...).")
+baseline_app = typer.Typer(no_args_is_help=True, help="Baseline sets: coreset selections of real images, the whole dataset.")
 app.add_typer(baseline_app, name="baseline")
 out = Console()
 err = Console(stderr=True)
@@ -181,26 +183,47 @@ def evaluate(
         syn.save(resolve_artifact(run))
 
 
-@baseline_app.command("random")
-@friendly
-def baseline_random(
-    dataset: str = typer.Option("digits"),
-    ipc: int = typer.Option(1),
-    out_file: Path = typer.Option(Path("runs/random.safetensors"), "--out"),
-    data_root: Optional[Path] = typer.Option(None),
-    seed: int = typer.Option(0),
-    runs: int = typer.Option(0, help="also evaluate with this many models"),
-    protocol: str = typer.Option("dc2021"),
-) -> None:
-    """Random real images per class, saved as an artifact (and evaluated with --runs N)."""
-    setup_runtime(None)
-    splits = api.resolve_data(dataset, data_root)
-    syn = random_real(splits, ipc, seed)
-    syn.config["protocol"] = protocol
-    syn.save(out_file)
-    out.print(f"random real set: {out_file}")
-    if runs:
-        print_eval(f"random real ipc {ipc}", api.evaluate(syn, splits, runs=runs, protocol=protocol, seed=seed))
+def _baseline_command(name: str) -> Callable[..., None]:
+    """A `baseline NAME` command for one coreset selection (they share every option)."""
+
+    @friendly
+    def command(
+        dataset: str = typer.Option("digits"),
+        ipc: int = typer.Option(1),
+        out_file: Optional[Path] = typer.Option(None, "--out", help="artifact (default runs/<name>.safetensors)"),
+        data_root: Optional[Path] = typer.Option(None),
+        seed: int = typer.Option(0),
+        runs: int = typer.Option(0, help="also evaluate with this many models"),
+        protocol: str = typer.Option("dc2021"),
+        opt: list[str] = typer.Option([], "--opt", help="selection option key=value (e.g. candidates=20)"),
+        threads: Optional[int] = typer.Option(None),
+    ) -> None:
+        setup_runtime(threads)
+        splits = api.resolve_data(dataset, data_root)
+        source = SelectionSource(splits, seed=seed, cache_dir=data_root / dataset / "cache" if data_root else None)
+        syn = coreset_set(name, source, ipc, seed, **parse_options(opt))
+        syn.config["protocol"] = protocol
+        target = out_file or Path("runs") / f"{name}.safetensors"
+        syn.save(target)
+        out.print(f"{name} set: {target}")
+        if runs:
+            res = api.evaluate(syn, splits, runs=runs, protocol=protocol, seed=seed)
+            print_eval(f"{name} ipc {ipc}", res)
+            syn.evaluations.append(res.to_dict())
+            syn.save(target)
+
+    return command
+
+
+BASELINE_HELP = {
+    "random": "Random real images per class.",
+    "herding": "Herding: images whose running mean tracks the class mean (features of a whole-data ConvNet).",
+    "kcenter": "k-center greedy: images covering the class in feature space (whole-data ConvNet features).",
+    "forgetting": "The most forgotten images of each class while a ConvNet trains on the whole data.",
+    "optimal_random": "Best of N random sets, judged on a validation split of the training data (--opt candidates=N).",
+}
+for _name, _help in BASELINE_HELP.items():
+    baseline_app.command(_name, help=_help + " Saved as an artifact; --runs N evaluates it.")(_baseline_command(_name))
 
 
 @baseline_app.command("whole")
@@ -219,6 +242,37 @@ def baseline_whole(
     splits = api.resolve_data(dataset, data_root)
     spec = api.EvalSpec(model, replace(WHOLE, epochs=epochs), runs, seed)
     print_eval(f"whole {dataset}", whole_dataset(splits, spec))
+
+
+@app.command()
+@friendly
+def crossarch(
+    runs_: list[Path] = typer.Argument(..., metavar="RUN...", help="run folders or artifacts (rows)"),
+    models: str = typer.Option("mlp,convnet,lenet,alexnet,vgg11,resnet18", help="architectures (columns)"),
+    runs: int = typer.Option(5, help="fresh networks per cell"),
+    protocol: Optional[str] = typer.Option(None, help="protocol (default: the one each set was made for)"),
+    data_root: Optional[Path] = typer.Option(None),
+    seed: int = typer.Option(0),
+    threads: Optional[int] = typer.Option(None),
+) -> None:
+    """Train every architecture on every set (the DC paper's Figure 3); cached results are reused."""
+    setup_runtime(threads)
+    sets = [(str(p), api.load(p)) for p in runs_]
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    proto_of = lambda syn: protocol or syn.config.get("protocol") or "dc2021"  # noqa: E731
+
+    def one(syn: Any, model: str) -> EvalResult:
+        res = api.evaluate(syn, data_root=data_root, model=model, runs=runs, protocol=proto_of(syn), seed=seed)
+        err.print(f"  {syn.method} ipc {syn.ipc} on {model}: {res.mean:.2f} +- {res.std:.2f} %")
+        return res
+
+    result = cross_architecture(sets, names, runs, one, proto_of, seed)
+    for path, syn in sets:
+        syn.save(resolve_artifact(Path(path)))  # keep new results with the artifact (the cache)
+    table = Table("set \\ trained on", *names)
+    for row in result.rows:
+        table.add_row(row, *(f"{result.cells[(row, m)].mean:.2f} +- {result.cells[(row, m)].std:.2f}" for m in names))
+    out.print(table)
 
 
 @app.command()

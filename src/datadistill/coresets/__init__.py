@@ -31,7 +31,7 @@ def select(name: str, data: DatasetSplits | SelectionSource, ipc: int, seed: int
     fn = SELECTIONS.get(name)
     source = _source(data, seed)
     source.data.train.check_ipc(ipc)
-    return fn(source, ipc, make_generator(seed, "coreset", name, ipc), **options)
+    return fn(source, ipc, make_generator(seed, "baseline", name, ipc), **options)
 
 
 def coreset_set(name: str, data: DatasetSplits | SelectionSource, ipc: int, seed: int = 0,

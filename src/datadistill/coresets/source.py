@@ -92,12 +92,12 @@ class SelectionSource:
         train_network(net, self.data.train.images, self.data.train.labels, self.recipe, gen, on_batch=on_batch)
         return net.eval(), counts
 
-    @torch.no_grad()
     def features(self, batch: int = 1000) -> Tensor:
         """embed(x) of every training image under the trained network (N x d, float32)."""
         self._ensure()
         x = self.data.train.images
-        return torch.cat([self._net.embed(x[s:s + batch]).float() for s in range(0, len(x), batch)])
+        with torch.no_grad():
+            return torch.cat([self._net.embed(x[s:s + batch]).float() for s in range(0, len(x), batch)])
 
     def forgetting_counts(self) -> Tensor:
         """Forgetting events of every training image during the whole-data training run."""
