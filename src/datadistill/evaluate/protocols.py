@@ -44,6 +44,11 @@ _add(Protocol("mtt2022", epochs=1000, augment="dsa", use_learned_lr=True))  # MT
 _add(Protocol("quick", epochs=100))  # smoke tests and progress checks; not a paper protocol
 
 
+def lr_for_epoch(proto: Protocol, base_lr: float, epoch: int) -> float:
+    """The protocol's step schedule: base_lr, times decay_factor from epoch decay_at * epochs on."""
+    return base_lr * (proto.decay_factor if epoch >= int(proto.epochs * proto.decay_at) else 1.0)
+
+
 def learned_lr(proto: Protocol, lrs: Any) -> float | None:
     """The lr to train with when the protocol uses the set's learned lr (None: the protocol's own lr).
 

@@ -13,7 +13,8 @@ from ..data.base import DatasetInfo, RealData
 from ..models import create_model
 from ..runtime import autocast
 from ..seeding import make_generator
-from .protocols import Protocol
+from .batched import batchable, test_accuracies, train_batched
+from .protocols import Protocol, lr_for_epoch
 
 
 @dataclass
@@ -61,10 +62,6 @@ def test_accuracy(net: nn.Module, test: RealData, batch: int = 1000, precision: 
     return 100.0 * correct / max(1, len(test))
 
 
-def _lr_for_epoch(proto: Protocol, base_lr: float, epoch: int) -> float:
-    return base_lr * (proto.decay_factor if epoch >= int(proto.epochs * proto.decay_at) else 1.0)
-
-
 def train_network(net: nn.Module, x: torch.Tensor, y: torch.Tensor, proto: Protocol,
                   generator: torch.Generator, lr: float | None = None,
                   augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
@@ -83,7 +80,7 @@ def train_network(net: nn.Module, x: torch.Tensor, y: torch.Tensor, proto: Proto
     net.train()
     for epoch in range(proto.epochs):
         for g in opt.param_groups:  # decay in place: the momentum buffer survives (the reference resets it)
-            g["lr"] = _lr_for_epoch(proto, base_lr, epoch)
+            g["lr"] = lr_for_epoch(proto, base_lr, epoch)
         perm = torch.randperm(len(x), generator=generator).to(device)
         for s in range(0, len(x), proto.batch_size):
             idx = perm[s:s + proto.batch_size]
@@ -111,6 +108,7 @@ class EvalSpec:
     seed: int = 0
     model_kw: tuple[tuple[str, Any], ...] = ()
     device: str = "cpu"
+    batched: bool = True  # train the models together (vmap) when the architecture allows it
 
 
 def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: RealData, spec: EvalSpec,
@@ -120,14 +118,23 @@ def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: 
     proto = spec.protocol
     assert proto is not None
     aug = None if proto.augment == "none" else make_augment(proto.augment, info.name)
-    accs = []
-    for i in range(spec.runs):
-        gen = make_generator(spec.seed, "eval", spec.model, i)
-        net = create_model(spec.model, info.channels, info.num_classes, info.im_size, generator=gen,
-                           **dict(spec.model_kw)).to(spec.device)
-        train_network(net, x, y, proto, gen, lr=lr, augment=aug)
-        accs.append(test_accuracy(net, test, proto.test_batch, proto.precision))
-        if on_model:
-            on_model(i, accs[-1])
+    gens = [make_generator(spec.seed, "eval", spec.model, i) for i in range(spec.runs)]
+    nets = [create_model(spec.model, info.channels, info.num_classes, info.im_size, generator=g,
+                         **dict(spec.model_kw)).to(spec.device) for g in gens]
+    together = spec.batched and spec.runs > 1 and batchable(nets[0])
+    if together:
+        accs = test_accuracies(train_batched(nets, x, y, proto, gens, lr=lr, augment=aug), test,
+                               proto.test_batch, proto.precision)
+        for i, a in enumerate(accs):
+            if on_model:
+                on_model(i, a)
+    else:
+        accs = []
+        for i, (net, gen) in enumerate(zip(nets, gens)):
+            train_network(net, x, y, proto, gen, lr=lr, augment=aug)
+            accs.append(test_accuracy(net, test, proto.test_batch, proto.precision))
+            if on_model:
+                on_model(i, accs[-1])
     return EvalResult(proto.name, spec.model, accs, spec.seed,
-                      {"protocol": proto.to_dict(), "model_kw": dict(spec.model_kw), "n_train": len(x)})
+                      {"protocol": proto.to_dict(), "model_kw": dict(spec.model_kw), "n_train": len(x),
+                       "batched": together})

@@ -1,0 +1,38 @@
+"""Training the evaluation networks together (vmap) gives the per-model results of training them one by one."""
+import pytest
+import torch
+
+from datadistill import random_real
+from datadistill.evaluate import EvalSpec, evaluate_tensors, get_protocol
+from datadistill.evaluate.batched import batchable
+from datadistill.models import create_model
+
+
+@pytest.mark.parametrize("model,augment", [("convnet", "dsa"), ("mlp", "none"), ("convnet_ln", "dc")])
+def test_batched_equals_sequential(digits, model, augment):
+    s = random_real(digits, 3, 0)
+    proto = get_protocol("quick", epochs=15, augment=augment)
+    batched = evaluate_tensors(s.images, s.labels, digits.info, digits.test, EvalSpec(model, proto, 3, seed=1))
+    seq = evaluate_tensors(s.images, s.labels, digits.info, digits.test,
+                           EvalSpec(model, proto, 3, seed=1, batched=False))
+    assert batched.config["batched"] and not seq.config["batched"]
+    assert batched.accs == pytest.approx(seq.accs, abs=0.3)  # same seeds: same models up to float order
+    assert len(set(batched.accs)) > 1  # the models differ from each other
+
+
+def test_batchnorm_falls_back_to_sequential(digits):
+    assert not batchable(create_model("convnet_bn", 1, 10, (8, 8)))
+    s = random_real(digits, 2, 0)
+    res = evaluate_tensors(s.images, s.labels, digits.info, digits.test,
+                           EvalSpec("convnet_bn", get_protocol("quick", epochs=3), 2, seed=0))
+    assert not res.config["batched"] and len(res.accs) == 2
+
+
+def test_learned_lr_reaches_every_model(digits):
+    s = random_real(digits, 2, 0)
+    proto = get_protocol("quick", epochs=5)
+    a = evaluate_tensors(s.images, s.labels, digits.info, digits.test, EvalSpec("mlp", proto, 2), lr=1e-9)
+    init = [evaluate_tensors(s.images, s.labels, digits.info, digits.test,
+                             EvalSpec("mlp", get_protocol("quick", epochs=0), 2)).accs]
+    assert a.accs == pytest.approx(init[0], abs=1e-6)  # a vanishing lr leaves the initial networks
+    assert torch.isfinite(torch.tensor(a.accs)).all()
