@@ -29,22 +29,12 @@ from datadistill.augment.zca import ZCA  # noqa: E402
 from datadistill.cli.main import parse_budget, parse_options  # noqa: E402
 from datadistill.evaluate import EvalResult  # noqa: E402
 from datadistill.experts import ExpertConfig, train_experts  # noqa: E402
+from datadistill.published import published  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 
 # Reference implementation on this machine class (shared/REFERENCE.md, 'Measured here'): s / iteration.
 REFERENCE_S = {("dc", 1): 6.1, ("dsa", 1): 6.7, ("dc", 10): 174.0, ("dsa", 10): 205.0,
                ("dm", 1): 2.3, ("dm", 10): 2.8, ("dm", 50): 3.4}
-# Published ConvNet accuracy (REFERENCE.md), by (method, dataset, ipc).
-PUBLISHED = {("dc", "mnist", 1): "91.7 +- 0.5", ("dsa", "mnist", 1): "88.7 +- 0.6",
-             ("dc", "mnist", 10): "97.4 +- 0.2", ("dsa", "mnist", 10): "97.8 +- 0.1",
-             ("dc", "mnist", 50): "98.8 +- 0.2", ("dsa", "mnist", 50): "99.2 +- 0.1",
-             ("dm", "mnist", 1): "89.7 +- 0.6", ("dm", "mnist", 10): "97.5 +- 0.1",
-             ("dm", "mnist", 50): "98.6 +- 0.1",
-             ("dc", "fashion-mnist", 1): "70.5 +- 0.6", ("dc", "fashion-mnist", 10): "82.3 +- 0.4",
-             ("dsa", "fashion-mnist", 1): "70.6 +- 0.6", ("dsa", "fashion-mnist", 10): "84.6 +- 0.3"}
-PUBLISHED_RANDOM = {("mnist", 1): "64.9 +- 3.5", ("mnist", 10): "95.1 +- 0.9", ("mnist", 50): "97.9 +- 0.2",
-                    ("fashion-mnist", 1): "51.4 +- 3.8", ("fashion-mnist", 10): "73.8 +- 0.7",
-                    ("fashion-mnist", 50): "82.5 +- 0.7"}
 FAMILY = {"dc": "dc", "dsa": "dc", "dm": "dm", "mtt": "mtt"}  # bench names: dc_run, dm_timing, ...
 
 
@@ -130,7 +120,7 @@ def _write_run_markdown(args: argparse.Namespace, rec: dict, res: EvalResult, bu
     kind = f"budgeted run ({args.budget} of distillation time)" if budget else "full run"
     curve = ", ".join(f"{it}: {acc}" for it, acc in rec["curve"]) or "(no periodic evaluation)"
     ref = REFERENCE_S.get((args.method, args.ipc), "")
-    published = PUBLISHED.get((args.method, args.dataset, args.ipc), "-")
+    published_acc = published(args.method, args.dataset, args.ipc) or "-"
     lr = f"  \nLearned lr: {rec['learned_lr']:.5f}." if "learned_lr" in rec else ""
     append_markdown(
         f"{args.method.upper()} {args.dataset} IPC {args.ipc}: {kind}",
@@ -140,7 +130,7 @@ def _write_run_markdown(args: argparse.Namespace, rec: dict, res: EvalResult, bu
         f"| datadistill ({res.protocol}, {len(res.accs)} models) | {res.mean:.2f} +- {res.std:.2f} | "
         f"{rec['iterations']} | {rec['s_per_iter']:.2f} | {rec['wall_s'] / 60:.1f} min | "
         f"{rec['peak_rss_mb']:.0f} MB |\n"
-        f"| published (paper) | {published} | | | | |\n"
+        f"| published (paper) | {published_acc} | | | | |\n"
         f"| reference on this machine class | | | {ref} | | |\n\n"
         f"Every model: {', '.join(f'{a:.2f}' for a in res.accs)}.  \n"
         f"Accuracy vs iteration ({args.curve_models} models each): {curve}.{lr}")
@@ -167,7 +157,7 @@ def random_baseline(args: argparse.Namespace, data) -> None:
                     f"Command: `{rec['command']}`  \nMachine: {m['cores']} cores, torch {m['torch']}, "
                     f"{m['date']}; wall {wall:.0f} s.\n\n{res.mean:.2f} +- {res.std:.2f} % over {len(res.accs)} "
                     f"models ({', '.join(f'{a:.2f}' for a in res.accs)}); published random real: "
-                    f"{PUBLISHED_RANDOM.get((args.dataset, args.ipc), '-')}.")
+                    f"{published('random', args.dataset, args.ipc) or '-'}.")
 
 
 def experts(args: argparse.Namespace, data) -> None:

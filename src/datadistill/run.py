@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import platform
+import shlex
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -161,7 +163,8 @@ def environment() -> dict[str, Any]:
     from . import __version__
 
     return {"datadistill": __version__, "torch": torch.__version__, "python": platform.python_version(),
-            "threads": torch.get_num_threads(), "machine": platform.machine()}
+            "threads": torch.get_num_threads(), "machine": platform.machine(),
+            "command": " ".join(shlex.quote(a) for a in sys.argv)}
 
 
 class Distiller:

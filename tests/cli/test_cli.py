@@ -108,3 +108,21 @@ def test_coreset_baselines_and_crossarch_with_cache(tmp_path):
     assert before == [2, 2]  # herding: its --runs result (convnet) was reused, plus mlp
     res = invoke("crossarch", *sets, "--models", "mlp,convnet", "--runs", "1")
     assert res.exit_code == 0 and [len(load(p).evaluations) for p in sets] == before  # all cached
+
+
+def test_report_builds_markdown_and_self_contained_html(tmp_path):
+    run = tmp_path / "run"
+    res = invoke("distill", "--method", "dm", "--iterations", "4", "--eval-every", "2", "--eval-models", "1",
+                 "--final-eval", "1", "--protocol", "quick", "--out", str(run), "--no-compare-random")
+    assert res.exit_code == 0, res.output
+    invoke("baseline", "random", "--ipc", "1", "--out", str(tmp_path / "r.safetensors"), "--runs", "1",
+           "--protocol", "quick")
+    res = invoke("report", str(run), str(tmp_path / "r.safetensors"), "--out", str(tmp_path / "rep"))
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 3  # two grids and one curve, inline
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "methods x IPC" in md and "| dm |" in md and "Cross-architecture" not in md
+    assert (tmp_path / "rep" / "img" / "run_grid.png").exists() and "run_curve.png" in md
+    res = invoke("report", "--out", str(tmp_path / "none"))
+    assert res.exit_code != 0

@@ -24,6 +24,7 @@ from ..evaluate.crossarch import cross_architecture
 from ..experts import ExpertConfig, train_experts
 from ..methods import list_methods
 from ..models import list_models
+from ..report import build_report
 from ..runtime import setup_runtime
 from ..synthetic import resolve_artifact
 from .progress import ExpertProgress, RunProgress
@@ -273,6 +274,18 @@ def crossarch(
     for row in result.rows:
         table.add_row(row, *(f"{result.cells[(row, m)].mean:.2f} +- {result.cells[(row, m)].std:.2f}" for m in names))
     out.print(table)
+
+
+@app.command()
+@friendly
+def report(
+    runs_: list[Path] = typer.Argument(..., metavar="RUN...", help="run folders or artifacts"),
+    out_dir: Path = typer.Option(Path("report"), "--out", help="folder for report.md, img/ and report.html"),
+    title: str = typer.Option("datadistill report"),
+) -> None:
+    """Markdown + self-contained HTML: grids, accuracy curves, method x IPC and cross-arch tables."""
+    md, page = build_report(list(runs_), out_dir, title)
+    out.print(f"report: {md}  {page}")
 
 
 @app.command()

@@ -1,0 +1,39 @@
+"""Published ConvNet test accuracies (%), from shared/REFERENCE.md: shown next to ours in reports and benches.
+
+Keys are (method, dataset, ipc); values 'mean +- std' strings as published, with the std only where a text in
+shared/papers states it (the DC paper's Table 1, the MTT slides' table); otherwise the mean alone.
+"""
+from __future__ import annotations
+
+_TABLE = {
+    # method: {dataset: (IPC 1, IPC 10, IPC 50)}
+    "random": {"mnist": ("64.9 +- 3.5", "95.1 +- 0.9", "97.9 +- 0.2"),
+               "fashion-mnist": ("51.4 +- 3.8", "73.8 +- 0.7", "82.5 +- 0.7"),
+               "cifar10": ("14.4 +- 2.0", "26.0 +- 1.2", "43.4 +- 1.0")},
+    "herding": {"mnist": ("89.2 +- 1.6", "93.7 +- 0.3", "94.9 +- 0.2"),
+                "fashion-mnist": ("67.0 +- 1.9", "71.1 +- 0.7", "71.9 +- 0.8"),
+                "cifar10": ("21.5 +- 1.2", "31.6 +- 0.7", "40.4 +- 0.6")},
+    "kcenter": {"mnist": ("89.3 +- 1.5", "84.4 +- 1.7", "97.4 +- 0.3"),
+                "fashion-mnist": ("66.9 +- 1.8", "54.7 +- 1.5", "68.3 +- 0.8"),
+                "cifar10": ("21.5 +- 1.3", "14.7 +- 0.9", "27.0 +- 1.4")},
+    "forgetting": {"mnist": ("35.5 +- 5.6", "68.1 +- 3.3", "88.2 +- 1.2"),
+                   "fashion-mnist": ("42.0 +- 5.5", "53.9 +- 2.0", "55.0 +- 1.1"),
+                   "cifar10": ("13.5 +- 1.2", "23.3 +- 1.0", "23.3 +- 1.1")},
+    "dc": {"mnist": ("91.7 +- 0.5", "97.4 +- 0.2", "98.8 +- 0.2"),
+           "fashion-mnist": ("70.5 +- 0.6", "82.3 +- 0.4", "83.6 +- 0.4"),
+           "cifar10": ("28.3 +- 0.5", "44.9 +- 0.5", "53.9 +- 0.5")},
+    "dsa": {"mnist": ("88.7 +- 0.6", "97.8", "99.2"),
+            "fashion-mnist": ("70.6", "84.6", "88.7"),
+            "cifar10": ("28.8 +- 0.7", "52.1 +- 0.5", "60.6")},
+    "dm": {"mnist": ("89.7", "97.5", "98.6"),
+           "cifar10": ("26.0 +- 0.8", "48.9 +- 0.6", "63.0")},
+    "mtt": {"cifar10": ("46.3 +- 0.8", "65.3 +- 0.7", "71.6")},
+}
+WHOLE = {"mnist": "99.6 +- 0.0", "fashion-mnist": "93.5 +- 0.1", "cifar10": "84.8 +- 0.1", "svhn": "95.4 +- 0.1"}
+_IPCS = (1, 10, 50)
+
+
+def published(method: str, dataset: str, ipc: int) -> str | None:
+    """The published accuracy for (method, dataset, ipc), or None when the papers report none."""
+    row = _TABLE.get(method, {}).get(dataset)
+    return row[_IPCS.index(ipc)] if row and ipc in _IPCS else None

@@ -1,0 +1,233 @@
+"""A results report over run folders and artifacts: markdown plus a self-contained HTML page.
+
+The page shows, per set, its image grid (de-normalised, inverse-ZCA), its accuracy-versus-iteration curve and
+provenance (command, seed, version, distillation time); and across sets the papers' tables: methods x IPC
+with ours beside the published numbers, and the cross-architecture matrix. Numbers come from evaluations
+already stored in the artifacts and metrics (nothing is retrained here).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ArtifactError
+from .evaluate.train import EvalResult
+from .published import published
+from .synthetic import SyntheticSet, resolve_artifact
+
+Block = tuple  # ('h1'|'h2'|'p'|'pre', text) | ('table', header, rows) | ('img', name, png, caption)
+
+
+@dataclass
+class RunEntry:
+    """One set in the report: the artifact, its run folder's metrics and environment when there is one."""
+
+    label: str
+    syn: SyntheticSet
+    curve: list[dict[str, Any]] = field(default_factory=list)
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunEntry:
+        path = Path(path)
+        syn = SyntheticSet.load(resolve_artifact(path))
+        folder = path if path.is_dir() else path.parent
+        curve, env = [], {}
+        if (folder / "metrics.jsonl").exists():
+            records = [json.loads(x) for x in (folder / "metrics.jsonl").read_text().splitlines() if x.strip()]
+            curve = [r for r in records if "eval" in r]
+        if (folder / "config.json").exists():
+            env = json.loads((folder / "config.json").read_text()).get("environment", {})
+        return cls(path.name if path.is_dir() else path.stem, syn, curve, env)
+
+    def headline(self) -> EvalResult | None:
+        """The set's main result: its last ConvNet evaluation (else its last evaluation)."""
+        evs = [EvalResult.from_dict(e) for e in self.syn.evaluations]
+        conv = [e for e in evs if e.model == "convnet"]
+        return (conv or evs or [None])[-1]
+
+
+def _fmt(res: EvalResult | None) -> str:
+    return f"{res.mean:.2f} +- {res.std:.2f} (n={len(res.accs)})" if res else "-"
+
+
+def _png(fig_or_array: Any) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    if hasattr(fig_or_array, "savefig"):
+        fig_or_array.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        plt.close(fig_or_array)
+    else:
+        plt.imsave(buf, fig_or_array, format="png")
+    return buf.getvalue()
+
+
+def _grid_png(syn: SyntheticSet) -> bytes:
+    from .viz import grid_array
+
+    side = max(syn.info.im_size)
+    return _png(grid_array(syn.images01(), syn.labels, scale=max(1, 64 // side)))
+
+
+def _curve_png(entry: RunEntry) -> bytes | None:
+    if not entry.curve:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for split in ("test", "val"):
+        pts = [r for r in entry.curve if r.get("split", "test") == split]
+        if pts:
+            its = [r["iteration"] + 1 for r in pts]
+            ax.errorbar(its, [r["eval"]["mean"] for r in pts], yerr=[r["eval"]["std"] for r in pts],
+                        marker="o", capsize=3, label=f"{split} accuracy")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _png(fig)
+
+
+def _summary(entries: list[RunEntry]) -> Block:
+    rows = []
+    for e in entries:
+        s, res = e.syn, e.headline()
+        pub = published(s.method, s.info.name, s.ipc) or "-"
+        rows.append([e.label, s.method, s.info.name, str(s.ipc), _fmt(res), res.protocol if res else "-", pub,
+                     str(s.config.get("completed_iterations", "-")), str(s.config.get("distill_s", "-")),
+                     str(s.seed), s.version])
+    return ("table", ["set", "method", "dataset", "IPC", "accuracy %", "protocol", "published",
+                      "iterations", "distill s", "seed", "version"], rows)
+
+
+def _method_tables(entries: list[RunEntry]) -> list[Block]:
+    blocks: list[Block] = []
+    for dataset in sorted({e.syn.info.name for e in entries}):
+        mine = [e for e in entries if e.syn.info.name == dataset]
+        ipcs = sorted({e.syn.ipc for e in mine})
+        rows = []
+        for method in sorted({e.syn.method for e in mine}):
+            cells = []
+            for ipc in ipcs:
+                res = [e.headline() for e in mine if e.syn.method == method and e.syn.ipc == ipc]
+                res = [r for r in res if r]
+                ours = f"{res[-1].mean:.2f} +- {res[-1].std:.2f}" if res else "-"
+                cells.append(f"{ours} ({published(method, dataset, ipc) or '-'})")
+            rows.append([method, *cells])
+        blocks += [("h2", f"{dataset}: methods x IPC (ours, published in brackets)"),
+                   ("table", ["method", *[f"IPC {i}" for i in ipcs]], rows)]
+    return blocks
+
+
+def _crossarch(entries: list[RunEntry]) -> list[Block]:
+    models = sorted({ev["model"] for e in entries for ev in e.syn.evaluations})
+    if len(models) < 2:
+        return []
+    rows = []
+    for e in entries:
+        cells = []
+        for m in models:
+            evs = [EvalResult.from_dict(ev) for ev in e.syn.evaluations if ev["model"] == m]
+            cells.append(f"{evs[-1].mean:.2f} +- {evs[-1].std:.2f}" if evs else "-")
+        rows.append([e.label, *cells])
+    return [("h2", "Cross-architecture (rows: set made with, columns: trained on)"),
+            ("table", ["set", *models], rows)]
+
+
+def _per_run(e: RunEntry) -> list[Block]:
+    s = e.syn
+    blocks: list[Block] = [("h2", f"{e.label}: {s.method} on {s.info.name}, IPC {s.ipc}"),
+                           ("img", f"{e.label}_grid.png", _grid_png(s), "synthetic images, one row per class")]
+    curve = _curve_png(e)
+    if curve:
+        blocks.append(("img", f"{e.label}_curve.png", curve, "accuracy vs iteration (mean +- std)"))
+    prov = {"command": e.environment.get("command", "-"), "seed": s.seed, "version": s.version,
+            "torch": e.environment.get("torch", "-"), "distill_s": s.config.get("distill_s"),
+            "completed_iterations": s.config.get("completed_iterations"),
+            "budget_hit": s.config.get("budget_hit"), "zca": bool(s.zca),
+            "method_config": s.config.get("method_config")}
+    blocks.append(("pre", json.dumps(prov, indent=2)))
+    return blocks
+
+
+def report_blocks(paths: list[str | Path], title: str = "datadistill report") -> list[Block]:
+    """The report's content, format-neutral."""
+    if not paths:
+        raise ArtifactError("no runs given; pass run folders or .safetensors artifacts")
+    entries = [RunEntry.open(p) for p in paths]
+    blocks: list[Block] = [("h1", title), ("p", "Accuracies are mean +- std over the stated number of fresh "
+                                              "networks, tested on the real test split."), ("h2", "Summary"),
+                           _summary(entries)]
+    blocks += _method_tables(entries) + _crossarch(entries)
+    for e in entries:
+        blocks += _per_run(e)
+    return blocks
+
+
+def to_markdown(blocks: list[Block], image_dir: Path) -> str:
+    """Markdown with images written to image_dir (linked relatively)."""
+    lines = []
+    for b in blocks:
+        if b[0] in ("h1", "h2"):
+            lines.append(("#" if b[0] == "h1" else "##") + " " + b[1])
+        elif b[0] == "p":
+            lines.append(b[1])
+        elif b[0] == "pre":
+            lines.append("```\n" + b[1] + "\n```")
+        elif b[0] == "table":
+            lines.append("| " + " | ".join(b[1]) + " |\n|" + " --- |" * len(b[1]))
+            lines[-1] += "".join("\n| " + " | ".join(r) + " |" for r in b[2])
+        elif b[0] == "img":
+            image_dir.mkdir(parents=True, exist_ok=True)
+            (image_dir / b[1]).write_bytes(b[2])
+            lines.append(f"![{b[3]}]({image_dir.name}/{b[1]})")
+    return "\n\n".join(lines) + "\n"
+
+
+def to_html(blocks: list[Block]) -> str:
+    """One self-contained HTML page (images inline as base64 PNG)."""
+    esc = html.escape
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>datadistill report</title><style>"
+             "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px}"
+             "th{background:#f3f3f3}img{image-rendering:pixelated;max-width:100%}pre{background:#f7f7f7;"
+             "padding:1em;overflow:auto}figure{margin:1em 0}</style></head><body>"]
+    for b in blocks:
+        if b[0] in ("h1", "h2"):
+            parts.append(f"<{b[0]}>{esc(b[1])}</{b[0]}>")
+        elif b[0] == "p":
+            parts.append(f"<p>{esc(b[1])}</p>")
+        elif b[0] == "pre":
+            parts.append(f"<pre>{esc(b[1])}</pre>")
+        elif b[0] == "table":
+            head = "".join(f"<th>{esc(h)}</th>" for h in b[1])
+            body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in b[2])
+            parts.append(f"<table><tr>{head}</tr>{body}</table>")
+        elif b[0] == "img":
+            data = base64.b64encode(b[2]).decode()
+            parts.append(f"<figure><img alt='{esc(b[3])}' src='data:image/png;base64,{data}'>"
+                         f"<figcaption>{esc(b[3])}</figcaption></figure>")
+    return "".join(parts) + "</body></html>\n"
+
+
+def build_report(paths: list[str | Path], out: str | Path, title: str = "datadistill report") -> tuple[Path, Path]:
+    """Write out/report.md (+ out/img/) and out/report.html; returns both paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    blocks = report_blocks(paths, title)
+    md, page = out / "report.md", out / "report.html"
+    md.write_text(to_markdown(blocks, out / "img"))
+    page.write_text(to_html(blocks))
+    return md, page
