@@ -11,7 +11,7 @@ from .augment.zca import zca_transform
 from .baselines import random_real, whole_dataset
 from .data import DatasetSplits, from_arrays, load_dataset
 from .errors import ConfigError
-from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_tensors, get_protocol, learned_lr
+from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_any, evaluate_tensors, get_protocol
 from .run import Distiller, RunConfig
 from .synthetic import SyntheticSet
 
@@ -75,8 +75,8 @@ def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, mo
     name = protocol or syn.config.get("protocol") or "dc2021"
     proto = get_protocol(name)
     spec = EvalSpec(model, proto, runs, seed, tuple(sorted(model_kw.items())), device)
-    return evaluate_tensors(syn.images, syn.labels, syn.info, splits.test, spec, lr=learned_lr(proto, syn.lrs),
-                            on_model=on_model)
+    return evaluate_any(syn.images, syn.labels, syn.info, splits.test, spec, lrs=syn.lrs, schedule=syn.schedule,
+                        extra=syn.extra, on_model=on_model)
 
 
 __all__ = ["distill", "evaluate", "load", "random_real", "whole_dataset", "resolve_data", "EvalSpec",

@@ -1,8 +1,11 @@
 """Reference points for every distilled set: random real images at the same IPC, and the whole dataset."""
 from __future__ import annotations
 
+import torch
+
 from .data.base import DatasetSplits
 from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_tensors
+from .seeding import make_generator
 from .synthetic import SyntheticSet
 
 # Whole-dataset recipe (documented, cached by later issues): the evaluation SGD settings, bf16 autocast,
@@ -21,3 +24,63 @@ def whole_dataset(data: DatasetSplits, spec: EvalSpec) -> EvalResult:
     """Accuracy of networks trained on the whole training split (spec.protocol or WHOLE)."""
     spec = spec if spec.protocol is not None else EvalSpec(**{**spec.__dict__, "protocol": WHOLE})
     return evaluate_tensors(data.train.images, data.train.labels, data.info, data.test, spec)
+
+
+def class_average(data: DatasetSplits, ipc: int = 1, seed: int = 0) -> SyntheticSet:
+    """Average images (DD's baseline): per class, the means of ipc random disjoint parts of the class
+    (ipc = 1: the class mean)."""
+    data.train.check_ipc(ipc)
+    gen = make_generator(seed, "baseline", "average", ipc)
+    xs = []
+    for ix in data.train.class_indices:
+        parts = torch.randperm(len(ix), generator=gen).tensor_split(ipc)
+        xs += [data.train.images[ix[p]].mean(0) for p in parts]
+    k, info = data.info.num_classes, data.info
+    return SyntheticSet(torch.stack(xs), torch.arange(k).repeat_interleave(ipc), info, "average", ipc,
+                        config={"baseline": "average"}, seed=seed)
+
+
+def kmeans_centroids(data: DatasetSplits, ipc: int = 1, seed: int = 0, max_iter: int = 100) -> SyntheticSet:
+    """k-means centroids (DD's baseline): ipc clusters per class, Lloyd's algorithm with k-means++ seeding."""
+    data.train.check_ipc(ipc)
+    gen = make_generator(seed, "baseline", "kmeans", ipc)
+    xs = [kmeans(data.train.images[ix].flatten(1), ipc, gen, max_iter) for ix in data.train.class_indices]
+    k, info = data.info.num_classes, data.info
+    x = torch.cat(xs).view(k * ipc, info.channels, *info.im_size)
+    return SyntheticSet(x, torch.arange(k).repeat_interleave(ipc), info, "kmeans", ipc,
+                        config={"baseline": "kmeans"}, seed=seed)
+
+
+def kmeans(x: torch.Tensor, k: int, generator: torch.Generator, max_iter: int = 100) -> torch.Tensor:
+    """k centroids of the rows of x (k-means++ seeding from `generator`, then Lloyd iterations)."""
+    x = x.double()
+    centres = x[torch.randint(len(x), (1,), generator=generator)]
+    for _ in range(1, k):
+        d2 = torch.cdist(x, centres).min(1).values ** 2
+        pick = torch.multinomial(d2 / d2.sum() if d2.sum() > 0 else torch.ones_like(d2), 1, generator=generator)
+        centres = torch.cat([centres, x[pick]])
+    for _ in range(max_iter):
+        assign = torch.cdist(x, centres).argmin(1)
+        new = torch.stack([x[assign == j].mean(0) if (assign == j).any() else centres[j] for j in range(k)])
+        if torch.allclose(new, centres):
+            break
+        centres = new
+    return centres.float()
+
+
+def knn_accuracy(syn: SyntheticSet, test_images: torch.Tensor, test_labels: torch.Tensor, k: int = 1,
+                 p: float = 2.0) -> float:
+    """k-NN classification (DD's baseline) of the test images with the set as references; % correct.
+
+    p = 1 (l1) or 2 (l2) distance on the flattened images; ties in the vote go to the nearest neighbour's class.
+    """
+    ref, lab = syn.images.flatten(1).float(), syn.labels
+    correct = 0
+    for s in range(0, len(test_images), 1000):
+        d = torch.cdist(test_images[s:s + 1000].flatten(1).float(), ref, p=p)
+        nn_idx = d.topk(min(k, len(ref)), largest=False).indices  # nearest first
+        votes = lab[nn_idx]
+        counts = torch.nn.functional.one_hot(votes, syn.info.num_classes).sum(1).float()
+        counts[torch.arange(len(votes)), votes[:, 0]] += 0.5  # tie-break: the nearest neighbour
+        correct += int((counts.argmax(1) == test_labels[s:s + 1000]).sum())
+    return 100.0 * correct / max(1, len(test_images))

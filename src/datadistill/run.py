@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 from .augment.zca import ZCA
 from .data.base import DatasetSplits
 from .errors import ArtifactError, ConfigError
-from .evaluate import EvalResult, EvalSpec, evaluate_tensors, get_protocol, learned_lr
+from .evaluate import EvalResult, EvalSpec, evaluate_any, get_protocol
 from .methods import DistillContext, Method, create_method
 from .seeding import make_generator
 from .synthetic import ARTIFACT_NAME, SyntheticSet
@@ -245,8 +245,9 @@ class Distiller:
         t = time.perf_counter()
         images = self.method.images() if images is None else images
         lrs = self.method.learned_lrs() if lrs is None else lrs
-        res = evaluate_tensors(images, self.method.labels(), self.data.info,
-                               self.val if split == "val" else self.data.test, spec, lr=learned_lr(proto, lrs))
+        res = evaluate_any(images, self.method.labels(), self.data.info,
+                           self.val if split == "val" else self.data.test, spec, lrs=lrs,
+                           schedule=self.method.schedule(), extra=self.method.extra_tensors())
         record = {"iteration": it, "eval": res.to_dict(), "eval_s": time.perf_counter() - t}
         if split != "test":
             record["split"] = split
@@ -288,7 +289,8 @@ class Distiller:
                                    "method_config": asdict(self.method.config),
                                    "completed_iterations": completed, "budget_hit": budget_hit,
                                    "distill_s": round(self.distill_s, 1), **chosen},
-                           zca=self.zca.to_tensors() if self.zca else {}, seed=self.cfg.seed)
+                           zca=self.zca.to_tensors() if self.zca else {}, seed=self.cfg.seed,
+                           schedule=self.method.schedule(), extra=self.method.extra_tensors())
         if self.cfg.final_eval_models > 0:
             res = self._evaluate(chosen["selected_iteration"] - 1, self.cfg.final_eval_models, images=images,
                                  lrs=lrs)

@@ -36,6 +36,7 @@ class SyntheticSet:
     lrs: torch.Tensor = field(default_factory=lambda: torch.zeros(0))
     schedule: dict[str, Any] = field(default_factory=dict)
     zca: dict[str, torch.Tensor] = field(default_factory=dict)
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. DD's fixed initial parameters
     config: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     version: str = field(default_factory=_version)
@@ -72,6 +73,7 @@ class SyntheticSet:
                    "labels": self.labels.long().contiguous().cpu(),
                    "lrs": self.lrs.detach().float().contiguous().cpu()}
         tensors.update({f"zca.{k}": v.float().contiguous().cpu() for k, v in self.zca.items()})
+        tensors.update({f"extra.{k}": v.contiguous().cpu() for k, v in self.extra.items()})
         tmp = path.with_suffix(path.suffix + ".tmp")
         save_file(tensors, str(tmp), metadata={"datadistill": json.dumps(self.metadata())})
         tmp.replace(path)
@@ -91,7 +93,8 @@ class SyntheticSet:
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ArtifactError(f"{path} has no datadistill metadata; was it written by SyntheticSet.save?")
         zca = {k[4:]: v for k, v in tensors.items() if k.startswith("zca.")}
-        return cls(images=tensors["images"], labels=tensors["labels"], lrs=tensors["lrs"], zca=zca,
+        extra = {k[6:]: v for k, v in tensors.items() if k.startswith("extra.")}
+        return cls(images=tensors["images"], labels=tensors["labels"], lrs=tensors["lrs"], zca=zca, extra=extra,
                    info=DatasetInfo.from_dict(meta["info"]), method=meta["method"], ipc=int(meta["ipc"]),
                    schedule=meta.get("schedule", {}), config=meta.get("config", {}),
                    seed=int(meta.get("seed", 0)), version=meta.get("version", "?"),

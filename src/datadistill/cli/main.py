@@ -97,7 +97,10 @@ def distill(
     seed: int = typer.Option(0, help="one seed makes the run repeatable bit for bit"),
     dsa: Optional[bool] = typer.Option(None, "--dsa/--no-dsa", help="differentiable siamese augmentation"),
     opt: list[str] = typer.Option([], "--opt", help="method option key=value, repeatable (e.g. init=real)"),
+    init: Optional[str] = typer.Option(None, help="initialisation: noise|real (dc, dm, mtt); "
+                                       "fixed|random|pretrained (dd)"),
     experts: Optional[Path] = typer.Option(None, help="expert buffer folder (mtt; see `datadistill experts`)"),
+    pretrained: Optional[Path] = typer.Option(None, help="pre-trained networks (dd; see `datadistill pretrain`)"),
     zca: Optional[float] = typer.Option(None, help="ZCA-whiten the data with this eps (MTT paper: 0.1)"),
     eval_every: int = typer.Option(0, help="evaluate every N iterations (0: only at the end)"),
     eval_models: int = typer.Option(2, help="models per periodic evaluation"),
@@ -115,6 +118,10 @@ def distill(
         method_kw["dsa"] = dsa
     if experts is not None:
         method_kw["expert_dir"] = str(experts)
+    if pretrained is not None:
+        method_kw["pretrained_dir"] = str(pretrained)
+    if init is not None:
+        method_kw["init"] = init
     splits = api.resolve_data(dataset, data_root)
     with RunProgress(err, f"{method} {dataset} ipc {ipc}") as progress:
         syn = api.distill(splits, method, ipc, out=out_dir, resume=resume, callback=progress,
@@ -159,6 +166,30 @@ def experts_cmd(
     accs = [e["test_acc"] for e in buf.manifest["experts"]]
     out.print(f"expert buffer: {out_dir}  ({len(buf)} experts x {buf.epochs} epochs, "
               f"{buf.bytes_per_expert() / 2**20:.1f} MB per expert, test acc {min(accs):.2f}-{max(accs):.2f} %)")
+
+
+@app.command()
+@friendly
+def pretrain(
+    dataset: str = typer.Option("digits", help="dataset the networks are trained on"),
+    out_dir: Path = typer.Option(..., "--out", help="folder of pre-trained networks (rerun to add more)"),
+    model: str = typer.Option("lenet", help="architecture (DD on MNIST: lenet)"),
+    num: int = typer.Option(10, help="number of networks"),
+    epochs: int = typer.Option(5, help="training epochs per network"),
+    lr: float = typer.Option(0.01),
+    momentum: float = typer.Option(0.9),
+    data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset files"),
+    seed: int = typer.Option(0),
+    threads: Optional[int] = typer.Option(None, help="torch threads (default: all cores)"),
+) -> None:
+    """Train networks on a dataset and keep them (DD's pre-trained initialisations; same format as experts)."""
+    setup_runtime(threads)
+    splits = api.resolve_data(dataset, data_root)
+    cfg = ExpertConfig(model=model, epochs=epochs, lr=lr, momentum=momentum, dsa=False, seed=seed)
+    with ExpertProgress(err, f"pretrain {dataset} {model}") as progress:
+        buf = train_experts(splits, cfg, out_dir, num, callback=progress)
+    accs = [e["test_acc"] for e in buf.manifest["experts"]]
+    out.print(f"pre-trained networks: {out_dir}  ({len(buf)} x {model}, test acc {min(accs):.2f}-{max(accs):.2f} %)")
 
 
 @app.command()

@@ -24,6 +24,7 @@ class Protocol:
     use_learned_lr: bool = False
     precision: str = "fp32"  # training precision of the evaluated network
     test_batch: int = 1000
+    replay: bool = False  # train by replaying the set's own schedule (DD) instead of epochs of SGD
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form, stored next to every result."""
@@ -41,6 +42,7 @@ _add(Protocol("dc2021", epochs=300))  # DC paper: no augmentation
 _add(Protocol("dc2021-aug", epochs=1000, augment="dc"))  # DC paper on MNIST: crop, scale, rotate
 _add(Protocol("dsa2021", epochs=1000, augment="dsa"), "dm2023")  # DSA and DM papers
 _add(Protocol("mtt2022", epochs=1000, augment="dsa", use_learned_lr=True))  # MTT: the learned lr, DSA
+_add(Protocol("dd2018", epochs=0, replay=True))  # DD: the distilled steps x epochs with the learned lrs
 _add(Protocol("quick", epochs=100))  # smoke tests and progress checks; not a paper protocol
 
 

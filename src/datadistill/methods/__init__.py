@@ -20,6 +20,6 @@ def list_methods() -> list[str]:
     return METHODS.names()
 
 
-from . import dc, dm, mtt  # noqa: E402,F401  (registers dc, dsa, dm, mtt)
+from . import dc, dd, dm, mtt  # noqa: E402,F401  (registers dc, dsa, dd, dm, mtt)
 
 __all__ = ["METHODS", "DistillContext", "Method", "create_method", "list_methods"]

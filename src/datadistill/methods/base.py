@@ -54,6 +54,14 @@ class Method:
         """Learned learning rates (empty when the method learns none)."""
         return torch.zeros(0)
 
+    def schedule(self) -> dict[str, Any]:
+        """How the set is meant to be used when it is not 'train on it with a protocol' (DD: steps x epochs)."""
+        return {}
+
+    def extra_tensors(self) -> dict[str, torch.Tensor]:
+        """Tensors the artifact must carry besides images and lrs (DD: the fixed initial parameters)."""
+        return {}
+
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """Every tensor needed to resume exactly (images, optimiser buffers)."""
         raise NotImplementedError

@@ -10,16 +10,8 @@ and its gradient flows back through all N student steps into the images and alph
 0.5, alpha SGD with momentum 0.5, the reference's optimisers). The student is the network evaluated on a flat
 parameter vector (torch.func.functional_call, models/flat.py).
 
-memory='plain' keeps the autograd graph of all N steps (memory grows with N, as in the reference).
-memory='constant' keeps only the N flat parameter vectors theta_i and walks the steps backwards, recomputing
-one step's graph at a time: with lambda_N = dL/dtheta_N and theta_{i+1} = theta_i - alpha g_i(theta_i, X_i),
-
-    dL/dX_i   += -alpha (dg_i/dX_i)^T lambda_{i+1}
-    dL/dalpha += -g_i . lambda_{i+1}
-    lambda_i   = lambda_{i+1} - alpha (dg_i/dtheta_i)^T lambda_{i+1}      (a Hessian-vector product)
-
-which is the same gradient (the chain rule written out), with memory of one step's graph plus N parameter
-vectors (4 bytes x parameters per step, ~1.3 MB for the MNIST ConvNet) instead of N graphs.
+memory='plain' keeps the autograd graph of all N steps (memory grows with N, as in the reference);
+memory='constant' recomputes one step's graph at a time going backwards, with the same gradient (unroll.py).
 """
 from __future__ import annotations
 
@@ -27,17 +19,16 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from ..augment import DSAConfig, dsa_apply, dsa_sample, dsa_strategy_for
+from ..augment import DSAConfig, dsa_sample, dsa_strategy_for
 from ..errors import ConfigError
 from ..experts import ExpertBuffer
 from ..models import create_model
 from ..models.flat import FlatNet
-from ..runtime import autocast
 from . import METHODS
 from .base import ImageSetMethod, check_precision, initial_images, load_sgd_state, sgd_state
+from .unroll import Step, Unroll, check_memory
 
 # Published CIFAR-10 settings per IPC (REFERENCE.md): other IPCs take the nearest published one (ties: smaller).
 PUBLISHED = {
@@ -94,8 +85,7 @@ class MTT(ImageSetMethod):
         ctx = self.ctx
         cfg = self.config = self.config.resolved(ctx.ipc)
         check_precision(cfg.precision)
-        if cfg.memory not in ("plain", "constant"):
-            raise ConfigError(f"memory must be 'plain' or 'constant', got '{cfg.memory}'")
+        check_memory(cfg.memory)
         if cfg.expert_dir is None:
             raise ConfigError("mtt needs an expert buffer: pass expert_dir=PATH (train one with "
                               "`datadistill experts --dataset ... --out PATH`)")
@@ -113,6 +103,7 @@ class MTT(ImageSetMethod):
                            generator=generator, **ctx.model_kw).to(ctx.device)
         net.train()
         self.student = FlatNet(net)
+        self.unroll = Unroll(self.student, ctx.device, cfg.precision)
         if self.student.layout != self.buffer.layout:
             raise ConfigError(f"expert buffer {cfg.expert_dir} parameters do not fit {ctx.model} "
                               f"{ctx.model_kw}; use the model the experts were trained with")
@@ -138,55 +129,16 @@ class MTT(ImageSetMethod):
         dev = self.ctx.device
         return theta0.to(dev), target.to(dev), [ix.to(dev) for ix in batches], augs
 
-    def _student_grad(self, theta: Tensor, x: Tensor, y: Tensor, aug, create_graph: bool) -> Tensor:
-        """g = dCE(student(theta, aug(x)), y)/dtheta."""
-        xa = dsa_apply(x, aug) if aug is not None else x
-        with autocast(self.ctx.device, self.config.precision):
-            loss = F.cross_entropy(self.student(theta, xa), y)
-        return torch.autograd.grad(loss, theta, create_graph=create_graph)[0].float()
-
     def loss_and_grads(self, gen: torch.Generator) -> float:
         """Compute the MTT loss and leave its gradient in syn.grad and syn_lr.grad; returns the loss."""
         theta0, target, batches, augs = self._plan(gen)
         denom = ((theta0 - target) ** 2).sum()
-        if self.config.memory == "plain":
-            return self._plain(theta0, target, denom, batches, augs)
-        return self._constant(theta0, target, denom, batches, augs)
-
-    def _plain(self, theta0, target, denom, batches, augs) -> float:
-        theta = theta0.clone().requires_grad_(True)
-        for ix, aug in zip(batches, augs):
-            g = self._student_grad(theta, self.syn[ix], self.syn_labels[ix], aug, create_graph=True)
-            theta = theta - self.syn_lr * g
-        loss = ((theta - target) ** 2).sum() / denom
-        self.opt.zero_grad(set_to_none=True)
-        self.opt_lr.zero_grad(set_to_none=True)
-        loss.backward()
-        return float(loss.detach())
-
-    def _constant(self, theta0, target, denom, batches, augs) -> float:
-        alpha = self.syn_lr.detach()
-        thetas = [theta0]
-        for ix, aug in zip(batches, augs):  # forward without a graph, keeping only the parameter vectors
-            theta = thetas[-1].detach().requires_grad_(True)
-            g = self._student_grad(theta, self.syn[ix].detach(), self.syn_labels[ix], aug, create_graph=False)
-            thetas.append((thetas[-1] - alpha * g).detach())
-        diff = thetas[-1] - target
-        loss = (diff ** 2).sum() / denom
-        lam = 2 * diff / denom
-        g_syn = torch.zeros_like(self.syn)
-        g_alpha = torch.zeros((), device=alpha.device)
-        for i in reversed(range(len(batches))):  # one step's graph at a time
-            ix, aug = batches[i], augs[i]
-            theta = thetas[i].detach().requires_grad_(True)
-            xb = self.syn[ix].detach().requires_grad_(True)
-            g = self._student_grad(theta, xb, self.syn_labels[ix], aug, create_graph=True)
-            v_theta, v_x = torch.autograd.grad(g, (theta, xb), grad_outputs=lam)
-            g_alpha -= (g.detach() * lam).sum()
-            g_syn.index_add_(0, ix, -alpha * v_x)
-            lam = lam - alpha * v_theta
-        self.syn.grad, self.syn_lr.grad = g_syn, g_alpha
-        return float(loss)
+        steps = [Step(ix, 0, aug) for ix, aug in zip(batches, augs)]
+        loss, g_syn, g_lr = self.unroll.gradients(theta0, self.syn, self.syn_labels, self.syn_lr.reshape(1), steps,
+                                                  lambda theta: ((theta - target) ** 2).sum() / denom,
+                                                  self.config.memory)
+        self.syn.grad, self.syn_lr.grad = g_syn, g_lr.reshape(())
+        return loss
 
     def step(self, iteration: int, generator: torch.Generator) -> dict[str, float]:
         """One MTT iteration: loss, gradient through the student steps, SGD on images and lr."""

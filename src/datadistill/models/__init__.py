@@ -43,19 +43,20 @@ def _check_kwargs(name: str, factory: Any, kw: dict[str, Any]) -> None:
 
 def create_model(
     name: str, in_channels: int, num_classes: int, im_size: tuple[int, int] | int, *,
-    generator: torch.Generator | None = None, **kw: Any,
+    generator: torch.Generator | None = None, weight_init: str = "default", **kw: Any,
 ) -> nn.Module:
     """Build a registered model; with `generator` its weights come from that generator only."""
     factory = MODELS.get(name)
     _check_kwargs(name, factory, kw)
     size = as_size(im_size)
     if generator is None:
-        return factory(in_channels, num_classes, size, **kw)
+        model = factory(in_channels, num_classes, size, **kw)
+        return model if weight_init == "default" else init_weights(model, None, weight_init)
     # Build on the meta device so that the layers' own reset_parameters() draw nothing from the global RNG.
     with torch.device("meta"):
         model = factory(in_channels, num_classes, size, **kw)
     model = model.to_empty(device=generator.device)
-    init_weights(model, generator)
+    init_weights(model, generator, weight_init)
     return model
 
 
@@ -81,15 +82,29 @@ def _has_own_tensors(module: nn.Module) -> bool:
     return any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False))
 
 
+WEIGHT_INITS = ("default", "xavier")
+
+
 @torch.no_grad()
-def init_weights(model: nn.Module, generator: torch.Generator | None) -> nn.Module:
-    """Re-initialise every parameter with PyTorch's default init, drawn from `generator` if given."""
+def init_weights(model: nn.Module, generator: torch.Generator | None, scheme: str = "default") -> nn.Module:
+    """Re-initialise every parameter, drawn from `generator` if given.
+
+    scheme 'default': PyTorch's layer defaults; 'xavier': Xavier-normal weights (gain 1) and zero biases for
+    conv / linear layers, the init of the DD reference code.
+    """
+    if scheme not in WEIGHT_INITS:
+        raise ConfigError(f"unknown weight init '{scheme}'; known: {', '.join(WEIGHT_INITS)}")
     for module in model.modules():
-        if generator is None:
+        if generator is None and scheme == "default":
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
         elif isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)):
-            _init_affine(module, generator)
+            if scheme == "xavier":
+                nn.init.xavier_normal_(module.weight, generator=generator)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            else:
+                _init_affine(module, generator)
         elif isinstance(module, _NORMS):
             _init_norm(module)
         elif _has_own_tensors(module):

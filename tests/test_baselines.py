@@ -1,0 +1,29 @@
+"""Baselines of DD's Table 1: class averages, k-means centroids, k-NN; they run and do what they say."""
+import torch
+
+from datadistill.baselines import class_average, kmeans, kmeans_centroids, knn_accuracy, random_real
+
+
+def test_class_average_is_the_class_mean(digits):
+    avg = class_average(digits, 1)
+    for c, ix in enumerate(digits.train.class_indices):
+        torch.testing.assert_close(avg.images[c], digits.train.images[ix].mean(0))
+    assert class_average(digits, 3).images.shape == (30, 1, 8, 8)
+
+
+def test_kmeans_recovers_separated_clusters():
+    gen = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    x = torch.cat([c + 0.1 * torch.randn(40, 2, generator=gen) for c in centres])
+    found = kmeans(x, 3, torch.Generator().manual_seed(1))
+    assert torch.cdist(found, centres).min(0).values.max() < 0.1
+
+
+def test_kmeans_set_and_knn_classify_digits(digits):
+    km = kmeans_centroids(digits, 5, seed=0)
+    assert km.images.shape == (50, 1, 8, 8) and km.labels.bincount().tolist() == [5] * 10
+    test_x, test_y = digits.test.images, digits.test.labels
+    acc_km = knn_accuracy(km, test_x, test_y, k=1, p=2)
+    acc_rand = knn_accuracy(random_real(digits, 5, 0), test_x, test_y, k=1, p=2)
+    assert acc_km > 80 and acc_km > acc_rand - 5
+    assert 60 < knn_accuracy(km, test_x, test_y, k=3, p=1) <= 100
