@@ -1,0 +1,146 @@
+"""Neural architecture search on a proxy set (the DC paper, Sec. 3.2 and App. A).
+
+Every ConvNet of a search space (depth x width x activation x norm x pooling: 4 x 4 x 3 x 5 x 3 = 720, or a
+subset) is trained on a proxy (random real, herding, a distilled set, or the full data for a few steps:
+early stopping) and ranked by its accuracy on a validation split carved from the training data. The ranking
+is compared with the one from full-data training by Spearman's rank correlation over the top candidates, and
+the best-ranked candidate's full-data test accuracy is what the search would deliver. Results are appended to
+a JSON-lines file as they come, so a search resumes where it stopped.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..data.base import DatasetSplits, RealData
+from ..evaluate import EvalSpec, evaluate_tensors
+from ..evaluate.protocols import Protocol
+from ..models.convnet import ACTS, NORMS, POOLINGS
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One ConvNet of the search space."""
+
+    depth: int = 3
+    width: int = 128
+    act: str = "relu"
+    norm: str = "instancenorm"
+    pooling: str = "avgpooling"
+
+    @property
+    def name(self) -> str:
+        return f"d{self.depth}-w{self.width}-{self.act}-{self.norm}-{self.pooling}"
+
+    def model_kw(self) -> tuple[tuple[str, Any], ...]:
+        return tuple(sorted(asdict(self).items()))
+
+
+def search_space(depths: Iterable[int] = (1, 2, 3, 4), widths: Iterable[int] = (32, 64, 128, 256),
+                 acts: Iterable[str] = ACTS, norms: Iterable[str] = NORMS,
+                 poolings: Iterable[str] = POOLINGS) -> list[Candidate]:
+    """The product of the options (the paper's 720 ConvNets by default)."""
+    return [Candidate(*c) for c in itertools.product(depths, widths, acts, norms, poolings)]
+
+
+def ranks(values: list[float]) -> torch.Tensor:
+    """Ranks 1..n with ties given their average rank (as scipy.stats.rankdata)."""
+    v = torch.tensor(values, dtype=torch.float64)
+    order = torch.argsort(v, stable=True)
+    r = torch.empty_like(v)
+    r[order] = torch.arange(1, len(v) + 1, dtype=torch.float64)
+    for value in torch.unique(v):
+        tied = v == value
+        r[tied] = r[tied].mean()
+    return r
+
+
+def spearman(a: list[float], b: list[float]) -> float:
+    """Spearman's rank correlation (Pearson correlation of the average ranks); nan when a ranking is constant."""
+    ra, rb = ranks(a), ranks(b)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denom = ra.norm() * rb.norm()
+    return float((ra * rb).sum() / denom) if denom > 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class NASConfig:
+    """How candidates are trained: on a proxy for proxy_epochs, on the full data for full_epochs."""
+
+    proxy_epochs: int = 300  # the DC paper trains on the proxy set for 300 epochs
+    full_epochs: int = 2
+    batch_size: int = 256
+    top: float = 0.1  # Spearman over the top fraction of candidates by full-data accuracy (at least 5)
+    seed: int = 0
+
+
+def _val_acc(cand: Candidate, x: torch.Tensor, y: torch.Tensor, data: DatasetSplits, val: RealData,
+             epochs: int, cfg: NASConfig) -> float:
+    proto = Protocol("nas", epochs=epochs, batch_size=cfg.batch_size,
+                     precision="fp32" if cand.norm == "batchnorm" else "bf16")
+    spec = EvalSpec("convnet", proto, runs=1, seed=cfg.seed, model_kw=cand.model_kw())
+    return evaluate_tensors(x, y, data.info, val, spec).mean
+
+
+def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torch.Tensor, torch.Tensor] | None],
+               candidates: list[Candidate], cfg: NASConfig, log: Path,
+               callback: Callable[[dict[str, Any]], None] | None = None) -> dict[str, dict[str, float]]:
+    """Validation accuracy of every candidate under every proxy (None = early stopping on the full data) and
+    under full-data training ('full'); resumes from `log` (JSON lines). Returns {proxy: {candidate: acc}}."""
+    done: dict[str, dict[str, float]] = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            r = json.loads(line)
+            done.setdefault(r["proxy"], {})[r["candidate"]] = r["val_acc"]
+    jobs = [("full", None, cfg.full_epochs)] + [(k, v, cfg.proxy_epochs) for k, v in proxies.items()]
+    for proxy, xy, epochs in jobs:
+        for cand in candidates:
+            if cand.name in done.get(proxy, {}):
+                continue
+            t0 = time.perf_counter()
+            if xy is None:  # full data (ground truth) or early stopping: the full set for few epochs
+                x, y = data.train.images, data.train.labels
+                epochs = cfg.full_epochs if proxy == "full" else 1
+            else:
+                x, y = xy
+            acc = _val_acc(cand, x, y, data, val, epochs, cfg)
+            rec = {"proxy": proxy, "candidate": cand.name, "val_acc": acc, "seconds": time.perf_counter() - t0}
+            with log.open("a") as f:
+                f.write(json.dumps(rec) + "\n")
+            done.setdefault(proxy, {})[cand.name] = acc
+            if callback:
+                callback(rec)
+    return done
+
+
+def summarize(log: Path, top: float) -> dict[str, dict[str, Any]]:
+    """Per proxy (from the search log): the best-ranked candidate, the Spearman correlation with full-data
+    training over the top candidates (by full-data accuracy), and the proxy's total training time."""
+    results: dict[str, dict[str, float]] = {}
+    seconds: dict[str, float] = {}
+    for line in log.read_text().splitlines():
+        r = json.loads(line)
+        results.setdefault(r["proxy"], {})[r["candidate"]] = r["val_acc"]
+        seconds[r["proxy"]] = seconds.get(r["proxy"], 0.0) + r["seconds"]
+    full = results["full"]
+    names = sorted(full, key=full.get, reverse=True)
+    best = names[:max(5, round(top * len(names)))]
+    out = {}
+    for proxy, accs in results.items():
+        if proxy == "full":
+            continue
+        common = [n for n in best if n in accs]
+        chosen = max(accs, key=accs.get)
+        out[proxy] = {"spearman_top": spearman([accs[n] for n in common], [full[n] for n in common]),
+                      "spearman_all": spearman([accs[n] for n in full if n in accs],
+                                               [full[n] for n in full if n in accs]),
+                      "chosen": chosen, "chosen_full_val": full.get(chosen), "top_k": len(common),
+                      "seconds": seconds[proxy]}
+    return out
