@@ -1,0 +1,146 @@
+"""Continual learning with a small rehearsal memory (the DC paper, Sec. 3.2 / App. A; E2E baseline).
+
+Tasks are datasets sharing one label space (here MNIST -> USPS -> UCI digits, all resized to one shape; SVHN
+works too when its files are present). At stage t one network (kept from stage t-1) trains on task t plus the
+memory of earlier tasks, optionally with knowledge distillation on the previous network's outputs (weight 1,
+temperature 2, as E2E). The memory then receives `memory_per_class` images per class of task t, chosen by
+herding in the network's feature space (E2E) or made by condensing task t (DC/DSA/DM). After every stage the
+network is tested on every task seen so far.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..coresets.herding import herd
+from ..data import load_dataset
+from ..data.base import DatasetSplits, RealData
+from ..errors import ConfigError
+from ..evaluate.train import test_accuracy
+from ..models import create_model
+from ..runtime import autocast
+from ..seeding import make_generator
+
+FILLS = ("none", "herding", "condensed")
+
+
+@dataclass(frozen=True)
+class ContinualConfig:
+    """One continual-learning setting; defaults follow the DC paper's E2E comparison where it says."""
+
+    tasks: tuple[str, ...] = ("mnist", "usps", "digits")
+    size: int = 28
+    memory_per_class: int = 10
+    fill: str = "herding"  # none | herding | condensed
+    condense_method: str = "dsa"
+    condense_iterations: int = 200
+    kd: bool = False
+    kd_weight: float = 1.0
+    temperature: float = 2.0
+    epochs: int = 5
+    lr: float = 0.01
+    batch_size: int = 256
+    train_per_class: int | None = None  # subsample each task's training split (None: all of it)
+    model: str = "convnet"
+    precision: str = "bf16"
+    seed: int = 0
+
+
+def load_tasks(cfg: ContinualConfig, root: str | Path | None) -> list[DatasetSplits]:
+    """The task datasets at one image size (grayscale, same classes)."""
+    tasks = [load_dataset(name, root, size=cfg.size) for name in cfg.tasks]
+    shapes = {(t.info.channels, t.info.num_classes) for t in tasks}
+    if len(shapes) != 1:
+        raise ConfigError(f"continual tasks must share channels and classes, got {sorted(shapes)}")
+    return tasks
+
+
+def _subsample(train: RealData, per_class: int | None, gen: torch.Generator) -> RealData:
+    if per_class is None:
+        return train
+    idx = torch.cat([ix[torch.randperm(len(ix), generator=gen)[:per_class]] for ix in train.class_indices])
+    return train.subset(idx.sort().values)
+
+
+def _train_stage(net: nn.Module, x: Tensor, y: Tensor, old: nn.Module | None, cfg: ContinualConfig,
+                 gen: torch.Generator) -> None:
+    """SGD (momentum 0.9, wd 5e-4) on (x, y); with KD, + w T^2 KL(old/T || new/T) on every batch."""
+    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=0.9, weight_decay=5e-4)
+    dev = next(net.parameters()).device
+    net.train()
+    for _ in range(cfg.epochs):
+        perm = torch.randperm(len(x), generator=gen)
+        for s in range(0, len(x), cfg.batch_size):
+            idx = perm[s:s + cfg.batch_size]
+            xb, yb = x[idx].to(dev), y[idx].to(dev)
+            with autocast(dev, cfg.precision):
+                logits = net(xb)
+                loss = F.cross_entropy(logits.float(), yb)
+                if old is not None:
+                    with torch.no_grad():
+                        soft = F.softmax(old(xb).float() / cfg.temperature, 1)
+                    kd = F.kl_div(F.log_softmax(logits.float() / cfg.temperature, 1), soft, reduction="batchmean")
+                    loss = loss + cfg.kd_weight * cfg.temperature ** 2 * kd
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+
+def _memory_for(task: DatasetSplits, train: RealData, net: nn.Module, cfg: ContinualConfig,
+                seed: int) -> tuple[Tensor, Tensor]:
+    """memory_per_class images per class of one task: herding picks or a condensed set."""
+    m = cfg.memory_per_class
+    if cfg.fill == "herding":
+        net.eval()
+        with torch.no_grad():
+            feats = torch.cat([net.embed(train.images[s:s + 1000]).float() for s in range(0, len(train), 1000)])
+        idx = torch.cat([ix[herd(feats[ix], m)] for ix in train.class_indices])
+        return train.images[idx], train.labels[idx]
+    from ..api import distill
+
+    splits = DatasetSplits(task.info, train, task.test)
+    syn = distill(splits, cfg.condense_method, m, iterations=cfg.condense_iterations, seed=seed, model=cfg.model)
+    return syn.images, syn.labels
+
+
+def run_continual(cfg: ContinualConfig, tasks: list[DatasetSplits], run: int = 0,
+                  callback: Callable[[dict[str, Any]], None] | None = None) -> list[list[float]]:
+    """One run: acc[t][j] = test accuracy (%) on task j after stage t (j <= t)."""
+    if cfg.fill not in FILLS:
+        raise ConfigError(f"fill must be one of {', '.join(FILLS)}, got '{cfg.fill}'")
+    seed = cfg.seed + run
+    gen = make_generator(seed, "continual")
+    info = tasks[0].info
+    net = create_model(cfg.model, info.channels, info.num_classes, tasks[0].train.images.shape[-2:],
+                       generator=make_generator(seed, "continual", "net"))
+    mem_x = torch.zeros(0, *tasks[0].train.images.shape[1:])
+    mem_y = torch.zeros(0, dtype=torch.long)
+    old, accs = None, []
+    for t, task in enumerate(tasks):
+        train = _subsample(task.train, cfg.train_per_class, gen)
+        x, y = torch.cat([train.images, mem_x]), torch.cat([train.labels, mem_y])
+        _train_stage(net, x, y, old if cfg.kd else None, cfg, gen)
+        accs.append([test_accuracy(net, tasks[j].test) for j in range(t + 1)])
+        if callback:
+            callback({"event": "stage", "run": run, "stage": t, "task": task.info.name, "accs": accs[-1]})
+        if cfg.fill != "none" and t + 1 < len(tasks):
+            mx, my = _memory_for(task, train, net, cfg, seed)
+            mem_x, mem_y = torch.cat([mem_x, mx]), torch.cat([mem_y, my])
+        if cfg.kd:
+            old = _frozen_copy(net)
+    return accs
+
+
+def _frozen_copy(net: nn.Module) -> nn.Module:
+    import copy
+
+    old = copy.deepcopy(net).eval()
+    for p in old.parameters():
+        p.requires_grad_(False)
+    return old
