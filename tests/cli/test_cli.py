@@ -126,3 +126,16 @@ def test_report_builds_markdown_and_self_contained_html(tmp_path):
     assert (tmp_path / "rep" / "img" / "run_grid.png").exists() and "run_curve.png" in md
     res = invoke("report", "--out", str(tmp_path / "none"))
     assert res.exit_code != 0
+
+
+def test_continual_and_nas_commands(tmp_path):
+    res = invoke("continual", "--tasks", "digits,digits", "--size", "8", "--epochs", "1", "--runs", "2",
+                 "--memory", "2", "--out", str(tmp_path / "cl"))
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "cl" / "stages.png").exists() and len((tmp_path / "cl" / "runs.jsonl").read_text().splitlines()) == 2
+    invoke("baseline", "random", "--ipc", "2", "--out", str(tmp_path / "r.safetensors"))
+    res = invoke("nas", "--dataset", "digits", "--proxy", f"random={tmp_path / 'r.safetensors'}", "--depths", "1,2",
+                 "--widths", "16", "--acts", "relu", "--norms", "instancenorm,none", "--poolings", "avgpooling",
+                 "--proxy-epochs", "5", "--full-epochs", "1", "--out", str(tmp_path / "nas"))
+    assert res.exit_code == 0, res.output
+    assert "early-stopping" in res.output and (tmp_path / "nas" / "summary.json").exists()

@@ -348,5 +348,7 @@ def main() -> None:
     app()
 
 
+from . import apps  # noqa: E402,F401  (registers the application commands on `app`)
+
 if __name__ == "__main__":
     sys.exit(main())

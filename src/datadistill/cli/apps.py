@@ -1,0 +1,129 @@
+"""CLI commands for the applications: continual learning and architecture search (thin; results to a folder)."""
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from .. import api
+from ..applications.continual import ContinualConfig, load_tasks, run_continual
+from ..applications.nas import NASConfig, run_search, search_space, summarize
+from ..runtime import setup_runtime
+from .main import app, err, friendly, out
+
+
+def _plot_stages(accs: list[list[list[float]]], names: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for j, name in enumerate(names):
+        xs = list(range(j, len(names)))
+        ms = [statistics.mean(run[t][j] for run in accs) for t in xs]
+        ax.plot([names[t] for t in xs], ms, marker="o", label=f"test on {name}")
+    ax.set_xlabel("after training on")
+    ax.set_ylabel("accuracy (%)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+@app.command()
+@friendly
+def continual(
+    tasks: str = typer.Option("mnist,usps,digits", help="task datasets in order (one label space)"),
+    out_dir: Path = typer.Option(Path("runs/continual"), "--out", help="results folder (rerun to resume)"),
+    fill: str = typer.Option("herding", help="memory: none | herding | condensed"),
+    memory: int = typer.Option(10, help="memory images per class per task"),
+    kd: bool = typer.Option(False, "--kd/--no-kd", help="knowledge distillation on old outputs (E2E)"),
+    condense_method: str = typer.Option("dsa", help="method that condenses a task (fill=condensed)"),
+    condense_iterations: int = typer.Option(200),
+    epochs: int = typer.Option(5, help="training epochs per stage"),
+    train_per_class: Optional[int] = typer.Option(None, help="subsample each task's training split"),
+    size: int = typer.Option(28, help="common image size"),
+    runs: int = typer.Option(3, help="independent runs (mean +- std)"),
+    data_root: Optional[Path] = typer.Option(None),
+    seed: int = typer.Option(0),
+    threads: Optional[int] = typer.Option(None),
+) -> None:
+    """Task-incremental learning over digit datasets with a herding or condensed memory."""
+    setup_runtime(threads)
+    cfg = ContinualConfig(tasks=tuple(t.strip() for t in tasks.split(",")), size=size, memory_per_class=memory,
+                          fill=fill, condense_method=condense_method, condense_iterations=condense_iterations,
+                          kd=kd, epochs=epochs, train_per_class=train_per_class, seed=seed)
+    data = load_tasks(cfg, data_root)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = out_dir / "runs.jsonl"
+    done = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
+    for r in range(len(done), runs):
+        accs = run_continual(cfg, data, r, callback=lambda e: err.print(
+            f"  run {e['run']} after {e['task']}: " + ", ".join(f"{a:.2f}" for a in e["accs"])))
+        done.append({"run": r, "accs": accs})
+        with log.open("a") as f:
+            f.write(json.dumps(done[-1]) + "\n")
+    all_accs = [d["accs"] for d in done[:runs]]
+    table = Table("after", *[f"test {t}" for t in cfg.tasks], title=f"memory {fill}, kd {kd}, {runs} runs")
+    for t, name in enumerate(cfg.tasks):
+        cells = []
+        for j in range(len(cfg.tasks)):
+            vals = [a[t][j] for a in all_accs] if j <= t else []
+            cells.append(f"{statistics.mean(vals):.2f} +- {statistics.pstdev(vals):.2f}" if vals else "")
+        table.add_row(name, *cells)
+    out.print(table)
+    _plot_stages(all_accs, list(cfg.tasks), out_dir / "stages.png")
+    (out_dir / "config.json").write_text(json.dumps({"config": cfg.__dict__, "runs": runs}, indent=2, default=list))
+
+
+@app.command()
+@friendly
+def nas(
+    dataset: str = typer.Option("mnist"),
+    proxy: list[str] = typer.Option([], "--proxy", help="NAME=ARTIFACT (a set to train candidates on), repeatable"),
+    early_stopping: bool = typer.Option(True, help="also rank by one epoch on the full data"),
+    out_dir: Path = typer.Option(Path("runs/nas"), "--out", help="results folder (rerun to resume)"),
+    depths: str = typer.Option("1,2,3,4"),
+    widths: str = typer.Option("32,64,128,256"),
+    acts: str = typer.Option("relu,leakyrelu,sigmoid"),
+    norms: str = typer.Option("none,batchnorm,layernorm,instancenorm,groupnorm"),
+    poolings: str = typer.Option("none,maxpooling,avgpooling"),
+    proxy_epochs: int = typer.Option(300),
+    full_epochs: int = typer.Option(2, help="epochs of full-data training (the ranking to match)"),
+    data_root: Optional[Path] = typer.Option(None),
+    seed: int = typer.Option(0),
+    threads: Optional[int] = typer.Option(None),
+) -> None:
+    """Rank ConvNets trained on proxy sets against full-data training (Spearman over the top candidates)."""
+    setup_runtime(threads)
+    split = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
+    space = search_space([int(d) for d in split(depths)], [int(w) for w in split(widths)], split(acts),
+                         split(norms), split(poolings))
+    data = api.resolve_data(dataset, data_root)
+    import torch
+
+    rest, val = data.train.split_validation(0.1, torch.Generator().manual_seed(seed))
+    data = type(data)(data.info, rest, data.test)
+    proxies = {}
+    for item in proxy:
+        name, _, path = item.partition("=")
+        syn = api.load(path)
+        proxies[name] = (syn.images, syn.labels)
+    if early_stopping:
+        proxies["early-stopping"] = None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cfg = NASConfig(proxy_epochs=proxy_epochs, full_epochs=full_epochs, seed=seed)
+    run_search(data, val, proxies, space, cfg, out_dir / "search.jsonl",
+               callback=lambda r: err.print(f"  {r['proxy']:<16} {r['candidate']:<40} {r['val_acc']:.2f} %"))
+    summary = summarize(out_dir / "search.jsonl", cfg.top)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    table = Table("proxy", "Spearman (top)", "Spearman (all)", "chosen", "its full-data val acc", "time")
+    for name, s in summary.items():
+        table.add_row(name, f"{s['spearman_top']:.2f}", f"{s['spearman_all']:.2f}", s["chosen"],
+                      f"{s['chosen_full_val']:.2f}", f"{s['seconds'] / 60:.1f} min")
+    out.print(table)
