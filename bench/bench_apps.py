@@ -1,0 +1,128 @@
+"""Applications (issue 6): continual learning over the digit tasks, and NAS on proxy sets.
+
+  python bench/bench_apps.py continual --runs 3 --epochs 3 --train-per-class 500
+  python bench/bench_apps.py nas --proxy distilled=bench/out/dc_mnist_ipc10_s0 --depths 1 2 3 --widths 32 64 \
+      --norms instancenorm none --poolings avgpooling maxpooling          # 48 candidates with the default acts
+
+Continual learning runs MNIST -> USPS -> UCI digits (28x28) with herding and condensed memories, with and
+without KD, and writes the accuracy on every seen task after each stage. NAS ranks the candidates by
+validation accuracy after training on each proxy (random real, herding, the given distilled sets, one epoch of
+the full data) and compares with full-data training. Both resume from their logs in bench/out/.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch  # noqa: E402
+from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb  # noqa: E402
+
+from datadistill import api, random_real  # noqa: E402
+from datadistill.applications.continual import ContinualConfig, load_tasks, run_continual  # noqa: E402
+from datadistill.applications.nas import NASConfig, run_search, search_space, summarize  # noqa: E402
+from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
+from datadistill.runtime import setup_runtime  # noqa: E402
+
+
+def continual(args: argparse.Namespace) -> None:
+    rows = []
+    for fill, kd in (("herding", False), ("herding", True), ("condensed", False), ("condensed", True)):
+        cfg = ContinualConfig(fill=fill, kd=kd, memory_per_class=args.memory, epochs=args.epochs,
+                              train_per_class=args.train_per_class, condense_method=args.condense_method,
+                              condense_iterations=args.condense_iterations)
+        tasks = load_tasks(cfg, args.data_root)
+        log = ROOT / "bench" / "out" / f"continual_{fill}_kd{int(kd)}.jsonl"
+        done = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
+        t0 = time.perf_counter()
+        for r in range(len(done), args.runs):
+            done.append({"run": r, "accs": run_continual(cfg, tasks, r)})
+            with log.open("a") as f:
+                f.write(json.dumps(done[-1]) + "\n")
+        accs = [d["accs"] for d in done[:args.runs]]
+        last = [statistics.mean(a[-1]) for a in accs]  # mean over all tasks after the last stage
+        stages = " / ".join(f"{statistics.mean(statistics.mean(a[t]) for a in accs):.2f}" for t in range(len(accs[0])))
+        rows.append(f"| {fill} | {'yes' if kd else 'no'} | {stages} | {statistics.mean(last):.2f} +- "
+                    f"{statistics.pstdev(last):.2f} |")
+        append_jsonl({"bench": "continual", "method": fill + ("+kd" if kd else ""), "dataset": "mnist>usps>digits",
+                      "ipc": args.memory, "protocol": f"{args.epochs} epochs/stage", "acc_mean": round(statistics.mean(last), 2),
+                      "acc_std": round(statistics.pstdev(last), 2), "n_models": len(accs), "iterations": 0,
+                      "wall_s": round(time.perf_counter() - t0, 1), "peak_rss_mb": peak_rss_mb(), "budgeted": False,
+                      "command": command_line(), "accs": accs})
+    m = machine()
+    append_markdown(
+        "Continual learning MNIST -> USPS -> digits (28x28), memory of "
+        f"{args.memory} images per class per task",
+        f"Command: `{command_line()}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}. "
+        f"{args.epochs} epochs per stage, {args.train_per_class or 'all'} training images per class per task, "
+        f"condensed memory by {args.condense_method} ({args.condense_iterations} iterations), {args.runs} runs.\n\n"
+        "| memory | KD | mean accuracy on seen tasks after each stage | after the last stage |\n"
+        "| --- | --- | --- | --- |\n" + "\n".join(rows))
+
+
+def nas(args: argparse.Namespace) -> None:
+    data = api.resolve_data("mnist", args.data_root)
+    rest, val = data.train.split_validation(0.1, torch.Generator().manual_seed(args.seed))
+    data = type(data)(data.info, rest, data.test)
+    proxies = {"random": random_real(data, args.ipc, args.seed),
+               "herding": coreset_set("herding", SelectionSource(data, args.seed, cache_dir=ROOT / "bench" / "out" / "cache"),
+                                      args.ipc, args.seed)}
+    proxies = {k: (v.images, v.labels) for k, v in proxies.items()}
+    for item in args.proxy:
+        name, _, path = item.partition("=")
+        syn = api.load(path)
+        proxies[name] = (syn.images, syn.labels)
+    proxies["early-stopping"] = None
+    space = search_space(args.depths, args.widths, args.acts, args.norms, args.poolings)
+    cfg = NASConfig(proxy_epochs=args.proxy_epochs, full_epochs=args.full_epochs, seed=args.seed)
+    log = ROOT / "bench" / "out" / f"nas_mnist_{len(space)}.jsonl"
+    run_search(data, val, proxies, space, cfg, log)
+    summary = summarize(log, cfg.top)
+    rows = [f"| {k} | {s['spearman_top']:.2f} | {s['spearman_all']:.2f} | {s['chosen']} | {s['chosen_full_val']:.2f} | "
+            f"{s['seconds'] / 60:.1f} min |" for k, s in summary.items()]
+    for k, s in summary.items():
+        append_jsonl({"bench": "nas", "method": k, "dataset": "mnist", "ipc": args.ipc, "protocol": "nas-proxy",
+                      "acc_mean": s["chosen_full_val"], "acc_std": None, "n_models": len(space), "iterations": 0,
+                      "wall_s": round(s["seconds"], 1), "peak_rss_mb": peak_rss_mb(), "budgeted": False,
+                      "command": command_line(), "spearman_top": s["spearman_top"], "spearman_all": s["spearman_all"]})
+    m = machine()
+    append_markdown(
+        f"NAS on proxy sets, MNIST, {len(space)} ConvNets",
+        f"Command: `{command_line()}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}. Proxies "
+        f"trained {args.proxy_epochs} epochs; ground truth {args.full_epochs} epochs on the full training split "
+        "(minus a 10 % validation split that ranks everything).\n\n"
+        "| proxy | Spearman (top) | Spearman (all) | chosen | chosen's full-data val acc | time |\n"
+        "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("mode", choices=["continual", "nas"])
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--memory", type=int, default=10)
+    p.add_argument("--train-per-class", type=int, default=None)
+    p.add_argument("--condense-method", default="dm")
+    p.add_argument("--condense-iterations", type=int, default=200)
+    p.add_argument("--proxy", action="append", default=[])
+    p.add_argument("--ipc", type=int, default=10)
+    p.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3, 4])
+    p.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128, 256])
+    p.add_argument("--acts", nargs="+", default=["relu", "leakyrelu", "sigmoid"])
+    p.add_argument("--norms", nargs="+", default=["none", "batchnorm", "layernorm", "instancenorm", "groupnorm"])
+    p.add_argument("--poolings", nargs="+", default=["none", "maxpooling", "avgpooling"])
+    p.add_argument("--proxy-epochs", type=int, default=300)
+    p.add_argument("--full-epochs", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
+    args = p.parse_args()
+    setup_runtime(None)
+    {"continual": continual, "nas": nas}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()
