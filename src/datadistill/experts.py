@@ -132,8 +132,10 @@ def _manifest(cfg: ExpertConfig, info: DatasetInfo, layout: FlatLayout, zca: ZCA
 
 
 def _same_recipe(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    keys = ("config", "info", "zca_fingerprint", "layout")
-    return [k for k in keys if old.get(k) != new.get(k)]
+    """Manifest parts that differ (the device may change between sessions: it is not part of the recipe)."""
+    strip = lambda m: {**m, "config": {k: v for k, v in m.get("config", {}).items() if k != "device"}}  # noqa: E731
+    old, new = strip(old), strip(new)
+    return [k for k in ("config", "info", "zca_fingerprint", "layout") if old.get(k) != new.get(k)]
 
 
 def _train_one(data: DatasetSplits, cfg: ExpertConfig, i: int, aug: Any,

@@ -25,7 +25,7 @@ from ..experts import ExpertConfig, train_experts
 from ..methods import list_methods
 from ..models import list_models
 from ..report import build_report
-from ..runtime import setup_runtime
+from ..runtime import resolve_device, setup_runtime
 from ..synthetic import resolve_artifact
 from .progress import ExpertProgress, RunProgress
 
@@ -110,9 +110,11 @@ def distill(
     budget: Optional[str] = typer.Option(None, help="stop when distillation (not evaluation) has taken this long, over all resumes (e.g. 10m); evaluates and saves"),
     resume: bool = typer.Option(False, help="continue the run in --out from its last checkpoint"),
     threads: Optional[int] = typer.Option(None, help="torch threads (default: all cores)"),
+    device: str = typer.Option("auto", help="auto (cuda, else mps, else cpu) | cpu | cuda | mps"),
 ) -> None:
     """Distill a dataset into IPC synthetic images per class; writes the run folder and prints accuracy."""
     setup_runtime(threads)
+    dev = str(resolve_device(device))
     method_kw = parse_options(opt)
     if dsa is not None:
         method_kw["dsa"] = dsa
@@ -127,7 +129,7 @@ def distill(
         syn = api.distill(splits, method, ipc, out=out_dir, resume=resume, callback=progress,
                           budget_s=parse_budget(budget), model=model, iterations=iterations, seed=seed,
                           eval_every=eval_every, eval_models=eval_models, final_eval_models=final_eval,
-                          protocol=protocol, zca=zca, **method_kw)
+                          protocol=protocol, zca=zca, device=dev, **method_kw)
     out.print(f"distilled set: {out_dir / 'synthetic.safetensors'}   grid: {out_dir / 'grid.png'}")
     if syn.evaluations:
         res = EvalResult.from_dict(syn.evaluations[-1])
@@ -137,7 +139,7 @@ def distill(
             rand = random_real(splits, ipc, seed)
             if syn.zca:
                 rand.images, rand.zca = zca_transform(rand.images, syn.zca), syn.zca
-            base = api.evaluate(rand, splits, model=model, runs=final_eval, protocol=proto, seed=seed)
+            base = api.evaluate(rand, splits, model=model, runs=final_eval, protocol=proto, seed=seed, device=dev)
             print_eval(f"random real ipc {ipc}", base)
 
 
@@ -156,11 +158,13 @@ def experts_cmd(
     data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset files"),
     seed: int = typer.Option(0),
     threads: Optional[int] = typer.Option(None, help="torch threads (default: all cores)"),
+    device: str = typer.Option("auto", help="auto (cuda, else mps, else cpu) | cpu | cuda | mps"),
 ) -> None:
     """Train expert networks and store every epoch's parameters (the trajectories MTT matches)."""
     setup_runtime(threads)
     splits = api.resolve_data(dataset, data_root)
-    cfg = ExpertConfig(model=model, epochs=epochs, lr=lr, dsa=dsa, zca=zca, precision=precision, seed=seed)
+    cfg = ExpertConfig(model=model, epochs=epochs, lr=lr, dsa=dsa, zca=zca, precision=precision, seed=seed,
+                       device=str(resolve_device(device)))
     with ExpertProgress(err, f"experts {dataset} {model}") as progress:
         buf = train_experts(splits, cfg, out_dir, num, callback=progress)
     accs = [e["test_acc"] for e in buf.manifest["experts"]]
@@ -203,11 +207,13 @@ def evaluate(
     seed: int = typer.Option(0),
     threads: Optional[int] = typer.Option(None),
     save: bool = typer.Option(True, help="append the result to the artifact's evaluations"),
+    device: str = typer.Option("auto", help="auto (cuda, else mps, else cpu) | cpu | cuda | mps"),
 ) -> None:
     """Train fresh networks on a distilled set and test them on the real test split."""
     setup_runtime(threads)
     syn = api.load(run)
     res = api.evaluate(syn, data_root=data_root, model=model, runs=runs, protocol=protocol, seed=seed,
+                       device=str(resolve_device(device)),
                        on_model=lambda i, a: err.print(f"  model {i + 1}/{runs}: {a:.2f} %"))
     print_eval(str(run), res)
     if save:
