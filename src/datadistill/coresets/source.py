@@ -43,6 +43,7 @@ class SelectionSource:
     recipe: Protocol = field(default_factory=_whole_recipe)
     _net: torch.nn.Module | None = field(default=None, init=False, repr=False)
     _counts: Tensor | None = field(default=None, init=False, repr=False)
+    _features: Tensor | None = field(default=None, init=False, repr=False)
 
     @property
     def cache_file(self) -> Path:
@@ -93,11 +94,14 @@ class SelectionSource:
         return net.eval(), counts
 
     def features(self, batch: int = 1000) -> Tensor:
-        """embed(x) of every training image under the trained network (N x d, float32)."""
-        self._ensure()
-        x = self.data.train.images
-        with torch.no_grad():
-            return torch.cat([self._net.embed(x[s:s + batch]).float() for s in range(0, len(x), batch)])
+        """embed(x) of every training image under the trained network (N x d, float32; computed once)."""
+        if self._features is None:
+            self._ensure()
+            x = self.data.train.images
+            with torch.no_grad():
+                self._features = torch.cat([self._net.embed(x[s:s + batch]).float()
+                                            for s in range(0, len(x), batch)])
+        return self._features
 
     def forgetting_counts(self) -> Tensor:
         """Forgetting events of every training image during the whole-data training run."""
