@@ -2,7 +2,7 @@ import pytest
 
 from datadistill.errors import ConfigError
 from datadistill.evaluate import EvalSpec, evaluate_tensors, get_protocol
-from datadistill.evaluate.train import _lr_for_epoch
+from datadistill.evaluate.protocols import lr_for_epoch as _lr_for_epoch
 
 
 def test_named_protocols_are_the_published_ones():
