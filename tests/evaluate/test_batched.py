@@ -12,7 +12,8 @@ from datadistill.models import create_model
 def test_batched_equals_sequential(digits, model, augment):
     s = random_real(digits, 3, 0)
     proto = get_protocol("quick", epochs=15, augment=augment)
-    batched = evaluate_tensors(s.images, s.labels, digits.info, digits.test, EvalSpec(model, proto, 3, seed=1))
+    batched = evaluate_tensors(s.images, s.labels, digits.info, digits.test,
+                               EvalSpec(model, proto, 3, seed=1, batched=True))
     seq = evaluate_tensors(s.images, s.labels, digits.info, digits.test,
                            EvalSpec(model, proto, 3, seed=1, batched=False))
     assert batched.config["batched"] and not seq.config["batched"]
@@ -24,14 +25,15 @@ def test_batchnorm_falls_back_to_sequential(digits):
     assert not batchable(create_model("convnet_bn", 1, 10, (8, 8)))
     s = random_real(digits, 2, 0)
     res = evaluate_tensors(s.images, s.labels, digits.info, digits.test,
-                           EvalSpec("convnet_bn", get_protocol("quick", epochs=3), 2, seed=0))
+                           EvalSpec("convnet_bn", get_protocol("quick", epochs=3), 2, seed=0, batched=True))
     assert not res.config["batched"] and len(res.accs) == 2
 
 
 def test_learned_lr_reaches_every_model(digits):
     s = random_real(digits, 2, 0)
     proto = get_protocol("quick", epochs=5)
-    a = evaluate_tensors(s.images, s.labels, digits.info, digits.test, EvalSpec("mlp", proto, 2), lr=1e-9)
+    a = evaluate_tensors(s.images, s.labels, digits.info, digits.test, EvalSpec("mlp", proto, 2, batched=True),
+                         lr=1e-9)
     init = [evaluate_tensors(s.images, s.labels, digits.info, digits.test,
                              EvalSpec("mlp", get_protocol("quick", epochs=0), 2)).accs]
     assert a.accs == pytest.approx(init[0], abs=1e-6)  # a vanishing lr leaves the initial networks

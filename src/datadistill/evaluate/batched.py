@@ -99,6 +99,7 @@ def test_accuracies(nets: list[nn.Module], test: RealData, batch: int = 1000, pr
     stack = StackedModels([n.eval() for n in nets])
     device = next(nets[0].parameters()).device
     correct = torch.zeros(len(nets), dtype=torch.long)
+    batch = max(1, batch // len(nets))  # M models x batch images per pass, as one batch of `batch` images
     for s in range(0, len(test), batch):
         xb = test.images[s:s + batch].to(device)
         with autocast(device, precision):

@@ -98,6 +98,9 @@ def train_network(net: nn.Module, x: torch.Tensor, y: torch.Tensor, proto: Proto
     return net
 
 
+BATCHED_IMAGES = 1024  # images per vmapped step (models x batch): bounds memory like one large batch
+
+
 @dataclass(frozen=True)
 class EvalSpec:
     """What to evaluate with: architecture (+ kwargs), protocol, number of models, seed, device."""
@@ -108,7 +111,9 @@ class EvalSpec:
     seed: int = 0
     model_kw: tuple[tuple[str, Any], ...] = ()
     device: str = "cpu"
-    batched: bool = True  # train the models together (vmap) when the architecture allows it
+    # Train the models together (vmap over stacked parameters) when the architecture allows it. Off by default:
+    # on 2 CPU cores it measured 2.2x slower than one model after another (docs/results.md, bench_eval.py).
+    batched: bool = False
 
 
 def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: RealData, spec: EvalSpec,
@@ -122,12 +127,16 @@ def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: 
     nets = [create_model(spec.model, info.channels, info.num_classes, info.im_size, generator=g,
                          **dict(spec.model_kw)).to(spec.device) for g in gens]
     together = spec.batched and spec.runs > 1 and batchable(nets[0])
-    if together:
-        accs = test_accuracies(train_batched(nets, x, y, proto, gens, lr=lr, augment=aug), test,
-                               proto.test_batch, proto.precision)
-        for i, a in enumerate(accs):
-            if on_model:
-                on_model(i, a)
+    if together:  # groups of models whose joint batch stays under BATCHED_IMAGES (memory as one big batch)
+        group = max(1, BATCHED_IMAGES // max(1, min(len(x), proto.batch_size)))
+        accs = []
+        for s in range(0, spec.runs, group):
+            part = slice(s, s + group)
+            trained = train_batched(nets[part], x, y, proto, gens[part], lr=lr, augment=aug)
+            accs += test_accuracies(trained, test, proto.test_batch, proto.precision)
+            for i in range(s, len(accs)):
+                if on_model:
+                    on_model(i, accs[i])
     else:
         accs = []
         for i, (net, gen) in enumerate(zip(nets, gens)):
