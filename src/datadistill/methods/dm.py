@@ -27,6 +27,8 @@ from ..runtime import autocast
 from . import METHODS
 from .base import ImageSetMethod, check_precision, initial_images
 
+REAL_CHUNK = 512  # images per gradient-free forward pass (cache-sized; measured 1.0 s vs 2.3 s for 2560 at once)
+
 
 @dataclass(frozen=True)
 class DMConfig:
@@ -39,7 +41,7 @@ class DMConfig:
     dsa: bool = True
     dsa_strategy: str | None = None  # None: the dataset's published strategy
     precision: str = "bf16"  # autocast for the (gradient-free) real embeddings; 'fp32' to disable
-    syn_precision: str = "fp32"  # autocast for the synthetic embeddings and their backward pass
+    syn_precision: str = "bf16"  # autocast for the synthetic embeddings and their backward (fp32 to disable)
     batched: bool = True  # one network pass for all classes when the network has no BatchNorm
 
 
@@ -90,7 +92,9 @@ class DM(ImageSetMethod):
         reals, syns = self._augment(real, self.syn.view(k, ipc, *self.syn.shape[1:]), gen)
         if cfg.batched and not self.has_bn:
             with torch.no_grad(), autocast(ctx.device, cfg.precision):
-                mu_real = net.embed(torch.cat(reals)).float().view(k, n_real, -1).mean(1)
+                x = torch.cat(reals)  # chunks of REAL_CHUNK images: 2.3x faster than one 2560-image pass on CPU
+                emb = torch.cat([net.embed(x[i:i + REAL_CHUNK]).float() for i in range(0, len(x), REAL_CHUNK)])
+                mu_real = emb.view(k, n_real, -1).mean(1)
             with autocast(ctx.device, cfg.syn_precision):
                 mu_syn = net.embed(torch.cat(syns)).float().view(k, ipc, -1).mean(1)
             return ((mu_real - mu_syn) ** 2).sum()
