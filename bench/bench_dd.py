@@ -14,14 +14,21 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
-from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb  # noqa: E402
+from common import (  # noqa: E402
+    ROOT,
+    append_jsonl,
+    append_markdown,
+    child_distill_peak,
+    command_line,
+    machine,
+    peak_rss_mb,
+)
 
 from datadistill import api  # noqa: E402
 from datadistill.baselines import class_average, kmeans_centroids, knn_accuracy, random_real  # noqa: E402
@@ -120,13 +127,8 @@ def memory(args: argparse.Namespace, data) -> None:
     """Peak RSS of a process running 2 DD iterations (LeNet, 10 x 3 steps), plain vs constant memory."""
     res = {}
     for mode in ("plain", "constant"):
-        code = ("import resource, time; from datadistill import api; from datadistill.runtime import setup_runtime; "
-                f"setup_runtime(None); d = api.resolve_data('mnist', {args.data_root!r}); t = time.perf_counter(); "
-                f"api.distill(d, 'dd', 10, iterations=2, model='lenet', init='random', memory='{mode}'); "
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - t)")
-        outp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                              check=True).stdout.split()
-        res[mode] = (float(outp[-2]), float(outp[-1]))
+        res[mode] = child_distill_peak("mnist", args.data_root, f"'dd', 10, iterations=2, model='lenet', "
+                                       f"init='random', memory='{mode}'")
         append_jsonl({"bench": "dd_memory", "method": "dd", "dataset": "mnist", "ipc": 10, "iterations": 2,
                       "memory": mode, "peak_rss_mb": res[mode][0], "wall_s": round(res[mode][1], 1),
                       "budgeted": False, "command": command_line()})

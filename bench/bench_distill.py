@@ -16,13 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb  # noqa: E402
+from common import (  # noqa: E402
+    ROOT,
+    append_jsonl,
+    append_markdown,
+    child_distill_peak,
+    command_line,
+    machine,
+    peak_rss_mb,
+)
 
 from datadistill import api, random_real  # noqa: E402
 from datadistill.augment.zca import ZCA  # noqa: E402
@@ -192,15 +199,9 @@ def mtt_memory(args: argparse.Namespace, data) -> None:
     for steps in args.steps:
         row = {"syn_steps": steps}
         for mode in ("plain", "constant"):
-            code = ("import sys, resource, time, torch; sys.path.insert(0, 'bench'); "
-                    "from datadistill import api; from datadistill.runtime import setup_runtime; setup_runtime(None); "
-                    f"d = api.resolve_data('{args.dataset}', {args.data_root!r}); t = time.perf_counter(); "
-                    f"api.distill(d, 'mtt', {args.ipc}, iterations=1, expert_dir={str(args.experts)!r}, "
-                    f"syn_steps={steps}, memory='{mode}', max_start_epoch=0, expert_epochs=1); "
-                    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - t)")
-            outp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                                  check=True).stdout.split()
-            row[mode] = (float(outp[-2]), float(outp[-1]))
+            row[mode] = child_distill_peak(args.dataset, args.data_root, (
+                f"'mtt', {args.ipc}, iterations=1, expert_dir={str(args.experts)!r}, syn_steps={steps}, "
+                f"memory='{mode}', max_start_epoch=0, expert_epochs=1"))
         rows.append(row)
         append_jsonl({"bench": "mtt_memory", "method": "mtt", "dataset": args.dataset, "ipc": args.ipc,
                       "iterations": 1, "syn_steps": steps, "peak_rss_mb": row["plain"][0],

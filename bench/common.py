@@ -55,3 +55,19 @@ def append_markdown(title: str, body: str) -> None:
                               "with the command shown; shortened or budgeted runs say so.\n")
     with RESULTS_MD.open("a") as f:
         f.write(f"\n## {title}\n\n{body.strip()}\n")
+
+
+def child_distill_peak(dataset: str, data_root: str, distill_args: str) -> tuple[float, float]:
+    """(peak RSS in MB, seconds) of a fresh process that loads `dataset` and runs api.distill(d, <args>).
+
+    A separate process per measurement, because a process's peak RSS never goes down.
+    """
+    import subprocess
+
+    code = ("import resource, time; from datadistill import api; from datadistill.runtime import setup_runtime; "
+            f"setup_runtime(None); d = api.resolve_data({dataset!r}, {data_root!r}); t = time.perf_counter(); "
+            f"api.distill(d, {distill_args}); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    peak, seconds = out.stdout.split()[-2:]
+    return float(peak), float(seconds)
