@@ -23,8 +23,8 @@ def _method(data, ipc, seed=0, model="convnet", **kw):
 
 @pytest.mark.parametrize("dsa", [True, False])
 def test_batched_pass_gives_the_per_class_loss(digits, dsa):
-    batched = _method(digits, 3, dsa=dsa, precision="fp32", batched=True)
-    looped = _method(digits, 3, dsa=dsa, precision="fp32", batched=False)
+    batched = _method(digits, 3, dsa=dsa, precision="fp32", syn_precision="fp32", batched=True)
+    looped = _method(digits, 3, dsa=dsa, precision="fp32", syn_precision="fp32", batched=False)
     lb = batched.loss(make_generator(0, "step", 0))
     ll = looped.loss(make_generator(0, "step", 0))
     gb = torch.autograd.grad(lb, batched.syn)[0]
@@ -36,7 +36,7 @@ def test_batched_pass_gives_the_per_class_loss(digits, dsa):
 
 def test_loss_is_the_squared_distance_of_class_means(digits):
     """Without augmentation, by hand: sum_c ||mean embed(real_c) - mean embed(syn_c)||^2."""
-    m = _method(digits, 2, dsa=False, precision="fp32")
+    m = _method(digits, 2, dsa=False, precision="fp32", syn_precision="fp32")
     gen = make_generator(1, "step", 0)
     loss = m.loss(gen)
     gen = make_generator(1, "step", 0)
