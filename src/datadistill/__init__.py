@@ -1,5 +1,5 @@
 """datadistill: dataset distillation (DD, DC, DSA, DM, MTT) behind one interface."""
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .api import distill, evaluate, load, resolve_data  # noqa: E402
 from .baselines import random_real, whole_dataset  # noqa: E402
