@@ -6,6 +6,7 @@ import statistics
 from pathlib import Path
 from typing import Optional
 
+import torch
 import typer
 from rich.table import Table
 
@@ -105,8 +106,6 @@ def nas(
     space = search_space([int(d) for d in split(depths)], [int(w) for w in split(widths)], split(acts),
                          split(norms), split(poolings))
     data = api.resolve_data(dataset, data_root)
-    import torch
-
     rest, val = data.train.split_validation(0.1, torch.Generator().manual_seed(seed))
     data = type(data)(data.info, rest, data.test)
     proxies = {}

@@ -22,6 +22,13 @@ class DistillContext:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     zca: Any = None  # the fitted augment.zca.ZCA when the run whitens its data (train is then whitened)
 
+    def new_net(self, generator: torch.Generator, weight_init: str = "default") -> torch.nn.Module:
+        """A fresh distilling network (ctx.model with ctx.model_kw) on ctx.device, drawn from `generator`."""
+        from ..models import create_model
+
+        return create_model(self.model, self.info.channels, self.info.num_classes, self.info.im_size,
+                            generator=generator, weight_init=weight_init, **self.model_kw).to(self.device)
+
 
 class Method:
     """Base class: subclasses set `name`, `config_cls`, and implement init / step / tensors."""

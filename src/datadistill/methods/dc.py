@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import DSAConfig, dsa_apply, dsa_sample, dsa_strategy_for, make_augment
-from ..models import create_model, has_batchnorm
+from ..models import has_batchnorm
 from ..runtime import autocast
 from . import METHODS
 from .base import ImageSetMethod, check_precision, initial_images
@@ -96,9 +96,7 @@ class DC(ImageSetMethod):
         self.has_bn = has_batchnorm(self._new_net(generator))  # also fails early on a bad model name
 
     def _new_net(self, generator: torch.Generator) -> nn.Module:
-        ctx = self.ctx
-        return create_model(ctx.model, ctx.info.channels, ctx.info.num_classes, ctx.info.im_size,
-                            generator=generator, **ctx.model_kw).to(ctx.device)
+        return self.ctx.new_net(generator)
 
     def step(self, iteration: int, generator: torch.Generator) -> dict[str, float]:
         """One outer iteration of Algorithm 1 with a freshly initialised network."""

@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import ConfigError
-from ..models import create_model
 from ..models.flat import FlatNet
 from . import METHODS
 from .base import Method, check_precision
@@ -103,9 +102,7 @@ class DD(Method):
         self.fixed = self.student.initial() if cfg.init == "fixed" else None
 
     def _net(self, generator: torch.Generator) -> torch.nn.Module:
-        ctx = self.ctx
-        return create_model(ctx.model, ctx.info.channels, ctx.info.num_classes, ctx.info.im_size,
-                            generator=generator, weight_init=self.config.weight_init, **ctx.model_kw).to(ctx.device)
+        return self.ctx.new_net(generator, self.config.weight_init)
 
     def _pretrained_pool(self) -> list[Tensor]:
         from ..experts import ExpertBuffer

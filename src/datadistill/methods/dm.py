@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..augment import DSAConfig, dsa_apply, dsa_sample, dsa_strategy_for
-from ..models import create_model, has_batchnorm
+from ..models import has_batchnorm
 from ..runtime import autocast
 from . import METHODS
 from .base import ImageSetMethod, check_precision, initial_images
@@ -65,9 +65,7 @@ class DM(ImageSetMethod):
         self.has_bn = has_batchnorm(self._new_net(generator))  # also fails early on a bad model name
 
     def _new_net(self, generator: torch.Generator) -> nn.Module:
-        ctx = self.ctx
-        net = create_model(ctx.model, ctx.info.channels, ctx.info.num_classes, ctx.info.im_size,
-                           generator=generator, **ctx.model_kw).to(ctx.device)
+        net = self.ctx.new_net(generator)
         net.train()  # the reference embeds in train mode (BatchNorm uses batch statistics)
         for p in net.parameters():
             p.requires_grad_(False)

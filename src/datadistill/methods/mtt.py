@@ -24,7 +24,6 @@ from torch import Tensor
 from ..augment import DSAConfig, dsa_sample, dsa_strategy_for
 from ..errors import ConfigError
 from ..experts import ExpertBuffer
-from ..models import create_model
 from ..models.flat import FlatNet
 from . import METHODS
 from .base import ImageSetMethod, check_precision, initial_images, load_sgd_state, sgd_state
@@ -99,8 +98,7 @@ class MTT(ImageSetMethod):
         self.syn_lr = torch.tensor(float(cfg.lr_teacher), device=ctx.device).requires_grad_(True)
         self.opt = torch.optim.SGD([self.syn], lr=cfg.lr_img, momentum=cfg.momentum_img)
         self.opt_lr = torch.optim.SGD([self.syn_lr], lr=cfg.lr_lr, momentum=cfg.momentum_lr)
-        net = create_model(ctx.model, ctx.info.channels, ctx.info.num_classes, ctx.info.im_size,
-                           generator=generator, **ctx.model_kw).to(ctx.device)
+        net = ctx.new_net(generator)
         net.train()
         self.student = FlatNet(net)
         self.unroll = Unroll(self.student, ctx.device, cfg.precision)
