@@ -10,6 +10,7 @@ import torch
 from .augment.zca import zca_transform
 from .baselines import random_real, whole_dataset
 from .data import DatasetSplits, from_arrays, load_dataset
+from .distributed import current_world
 from .errors import ConfigError
 from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_any, evaluate_tensors, get_protocol
 from .run import Distiller, RunConfig
@@ -74,7 +75,7 @@ def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, mo
         splits = splits.map_images(lambda x: zca_transform(x, syn.zca))
     name = protocol or syn.config.get("protocol") or "dc2021"
     proto = get_protocol(name)
-    spec = EvalSpec(model, proto, runs, seed, tuple(sorted(model_kw.items())), device)
+    spec = EvalSpec(model, proto, runs, seed, tuple(sorted(model_kw.items())), device, world=current_world())
     return evaluate_any(syn.images, syn.labels, syn.info, splits.test, spec, lrs=syn.lrs, schedule=syn.schedule,
                         extra=syn.extra, on_model=on_model)
 

@@ -28,6 +28,7 @@ from torch import Tensor
 from .augment import dsa_strategy_for, make_augment
 from .augment.zca import ZCA
 from .data.base import DatasetInfo, DatasetSplits
+from .distributed import World, current_world
 from .errors import ArtifactError, ConfigError
 from .evaluate.protocols import Protocol
 from .evaluate.train import test_accuracy, train_network
@@ -157,8 +158,15 @@ def _train_one(data: DatasetSplits, cfg: ExpertConfig, i: int, aug: Any,
 
 
 def train_experts(data: DatasetSplits, cfg: ExpertConfig, out: str | Path, num: int,
-                  callback: Callable[[dict[str, Any]], None] | None = None) -> ExpertBuffer:
-    """Train experts until `out` holds `num` of them (continuing an existing buffer); returns the buffer."""
+                  callback: Callable[[dict[str, Any]], None] | None = None,
+                  world: World | None = None) -> ExpertBuffer:
+    """Train experts until `out` holds `num` of them (continuing an existing buffer); returns the buffer.
+
+    In a torchrun job the processes train experts side by side (expert i on rank i % size, from the same
+    generator as in one process); each writes its own expert files and rank 0 the manifest, one round of
+    `size` experts at a time, so an interrupted buffer always lists a complete prefix of experts.
+    """
+    world = world or current_world()
     if num < 1 or cfg.epochs < 1:
         raise ConfigError(f"need num >= 1 and epochs >= 1, got num={num}, epochs={cfg.epochs}")
     out = Path(out)
@@ -171,28 +179,44 @@ def train_experts(data: DatasetSplits, cfg: ExpertConfig, out: str | Path, num: 
                          generator=make_generator(cfg.seed, "probe"), **cfg.model_kw)
     manifest = _manifest(cfg, info, FlatLayout.of(probe), zca)
     file = out / MANIFEST
+    manifest["experts"] = world.on_main(lambda: _continued(file, manifest, out))
+    aug = make_augment("dsa", info.name, strategy=cfg.dsa_strategy or dsa_strategy_for(info.name)) \
+        if cfg.dsa else None
+    callback({"event": "start", "done": len(manifest["experts"]), "num": num, "epochs": cfg.epochs})
+    for first in range(len(manifest["experts"]), num, world.size):
+        entries = {}
+        i = first + world.rank
+        if i < num:
+            t0 = time.perf_counter()
+            snaps, acc = _train_one(data, cfg, i, aug, callback)
+            name = f"expert_{i:04d}.safetensors"
+            tmp = out / (name + ".tmp")
+            save_file(snaps, str(tmp), metadata={"datadistill": json.dumps({"expert": i, "test_acc": acc})})
+            tmp.replace(out / name)
+            entries[i] = {"file": name, "bytes": (out / name).stat().st_size, "test_acc": acc,
+                          "train_s": round(time.perf_counter() - t0, 1)}
+        done = world.gather(entries)
+        for j in sorted(done):
+            manifest["experts"].append(done[j])
+        if world.main:
+            tmp = file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(manifest, indent=2))
+            tmp.replace(file)
+        for j in sorted(done):
+            callback({"event": "expert", "expert": j, **done[j]})
+    world.barrier()  # the manifest is complete before any process reads the buffer
+    return ExpertBuffer(out)
+
+
+def _continued(file: Path, manifest: dict[str, Any], out: Path) -> list[dict[str, Any]]:
+    """The experts an existing buffer at `file` already holds (after checking its recipe); creates `out`."""
+    experts: list[dict[str, Any]] = []
     if file.exists():
         old = json.loads(file.read_text())
         differ = _same_recipe(old, manifest)
         if differ:
             raise ConfigError(f"{out} holds experts trained differently ({', '.join(differ)} differ); "
                               "use the same settings to continue it or choose a new --out")
-        manifest["experts"] = old["experts"]
+        experts = old["experts"]
     out.mkdir(parents=True, exist_ok=True)
-    aug = make_augment("dsa", info.name, strategy=cfg.dsa_strategy or dsa_strategy_for(info.name)) \
-        if cfg.dsa else None
-    callback({"event": "start", "done": len(manifest["experts"]), "num": num, "epochs": cfg.epochs})
-    for i in range(len(manifest["experts"]), num):
-        t0 = time.perf_counter()
-        snaps, acc = _train_one(data, cfg, i, aug, callback)
-        name = f"expert_{i:04d}.safetensors"
-        tmp = out / (name + ".tmp")
-        save_file(snaps, str(tmp), metadata={"datadistill": json.dumps({"expert": i, "test_acc": acc})})
-        tmp.replace(out / name)
-        manifest["experts"].append({"file": name, "bytes": (out / name).stat().st_size, "test_acc": acc,
-                                    "train_s": round(time.perf_counter() - t0, 1)})
-        tmp = file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(manifest, indent=2))
-        tmp.replace(file)
-        callback({"event": "expert", "expert": i, "test_acc": acc, **manifest["experts"][-1]})
-    return ExpertBuffer(out)
+    return experts

@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from .augment.zca import ZCA
 from .data.base import DatasetSplits
+from .distributed import World, current_world
 from .errors import ArtifactError, ConfigError
 from .evaluate import EvalResult, EvalSpec, evaluate_any, get_protocol
 from .methods import DistillContext, Method, create_method
@@ -171,8 +172,9 @@ class Distiller:
     """Runs a method for its iterations with periodic evaluation, checkpoints and an artifact at the end."""
 
     def __init__(self, cfg: RunConfig, data: DatasetSplits, out: Path | None = None,
-                 callback: Callable[[Event], None] | None = None) -> None:
+                 callback: Callable[[Event], None] | None = None, world: World | None = None) -> None:
         self.cfg = cfg
+        self.world = world or current_world()
         self.folder = RunFolder(Path(out)) if out else None
         self.callback = callback or (lambda e: None)
         if cfg.select not in ("last", "val"):
@@ -188,8 +190,11 @@ class Distiller:
         if self.zca and self.val is not None:
             self.val = self.val.map_images(self.zca.transform)
         ctx = DistillContext(self.data.train, data.info, cfg.ipc, cfg.model, dict(cfg.model_kw),
-                             torch.device(cfg.device), zca=self.zca)
+                             torch.device(cfg.device), zca=self.zca, world=self.world)
         self.method = create_method(cfg.method, ctx, **cfg.method_kw)
+        if self.world.size > 1 and not self.method.split_classes:
+            raise ConfigError(f"method '{cfg.method}' does not split across processes (its loss couples all "
+                              "classes); run it with one process (without torchrun)")
         self.iterations = cfg.iterations if cfg.iterations is not None else self.method.default_iterations
         self.distill_s = 0.0  # seconds spent in method steps (not evaluations), carried over by resume
         self._best_meta: dict[str, Any] | None = None  # select='val' without a run folder
@@ -208,17 +213,24 @@ class Distiller:
         budget continues where it stopped.
         """
         self.method.init(make_generator(self.cfg.seed, "init"))
-        start = self.folder.start(self.cfg, resume) if self.folder else 0
+        folder = self.folder
+        start = self.world.on_main(lambda: folder.start(self.cfg, resume)) if folder else 0
         if start > 0:
-            self.folder.load_checkpoint(self.method)
-            self.distill_s = float(self.folder.checkpoint_meta().get("distill_s", 0.0))
+            folder.load_checkpoint(self.method)
+            self.distill_s = float(folder.checkpoint_meta().get("distill_s", 0.0))
             log.info("resumed after iteration %d (%.0f s of distillation so far)", start, self.distill_s)
+        if not self.world.main:
+            self.folder = None  # rank 0 alone writes the run folder
         self.callback({"event": "start", "start": start, "iterations": self.iterations})
         it = start
-        while it < self.iterations and (budget_s is None or self.distill_s < budget_s):
+        while it < self.iterations and self._within(budget_s):
             self._one_iteration(it)
             it += 1
         return self._finish(it, budget_hit=it < self.iterations)
+
+    def _within(self, budget_s: float | None) -> bool:
+        """Whether the budget allows another iteration (rank 0 decides for every process of a torchrun job)."""
+        return budget_s is None or self.world.from_main(self.distill_s < budget_s)
 
     def _one_iteration(self, it: int) -> None:
         t = time.perf_counter()
@@ -241,7 +253,7 @@ class Distiller:
                   lrs: torch.Tensor | None = None) -> EvalResult:
         proto = get_protocol(self.protocol_name())
         spec = EvalSpec(self.cfg.model, proto, runs, self.cfg.seed, tuple(sorted(self.cfg.model_kw.items())),
-                        self.cfg.device)
+                        self.cfg.device, world=self.world)
         t = time.perf_counter()
         images = self.method.images() if images is None else images
         lrs = self.method.learned_lrs() if lrs is None else lrs

@@ -18,6 +18,7 @@ from ..augment.zca import zca_transform
 from ..baselines import WHOLE, random_real, whole_dataset
 from ..coresets import SelectionSource, coreset_set
 from ..data import list_datasets
+from ..distributed import World, init_world
 from ..errors import DatadistillError
 from ..evaluate import PROTOCOLS, EvalResult, get_protocol
 from ..evaluate.crossarch import cross_architecture
@@ -27,7 +28,7 @@ from ..models import list_models
 from ..report import build_report
 from ..runtime import resolve_device, setup_runtime
 from ..synthetic import resolve_artifact
-from .progress import ExpertProgress, RunProgress
+from .progress import ExpertProgress, RunProgress, Silent
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Dataset distillation: DC, DSA and more.")
 baseline_app = typer.Typer(no_args_is_help=True, help="Baseline sets: coreset selections of real images, the whole dataset.")
@@ -78,6 +79,12 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
     return opts
 
 
+def start_processes(threads: Optional[int], device: str) -> World:
+    """Threads and allocator for this process; under torchrun, join the job's process group."""
+    setup_runtime(threads)
+    return init_world(device)
+
+
 def print_eval(label: str, res: Any) -> None:
     """One result line: label, mean +- std, every run."""
     runs = ", ".join(f"{a:.2f}" for a in res.accs)
@@ -112,9 +119,13 @@ def distill(
     threads: Optional[int] = typer.Option(None, help="torch threads (default: all cores)"),
     device: str = typer.Option("auto", help="auto (cuda, else mps, else cpu) | cpu | cuda | mps"),
 ) -> None:
-    """Distill a dataset into IPC synthetic images per class; writes the run folder and prints accuracy."""
-    setup_runtime(threads)
+    """Distill a dataset into IPC synthetic images per class; writes the run folder and prints accuracy.
+
+    Under `torchrun --nproc-per-node N -m datadistill distill ...` the classes (dc, dsa, dm) and the evaluation
+    models are shared among the N processes; rank 0 writes the run folder and prints.
+    """
     dev = str(resolve_device(device))
+    world = start_processes(threads, dev)
     method_kw = parse_options(opt)
     if dsa is not None:
         method_kw["dsa"] = dsa
@@ -125,22 +136,25 @@ def distill(
     if init is not None:
         method_kw["init"] = init
     splits = api.resolve_data(dataset, data_root)
-    with RunProgress(err, f"{method} {dataset} ipc {ipc}") as progress:
+    with RunProgress(err, f"{method} {dataset} ipc {ipc}") if world.main else Silent() as progress:
         syn = api.distill(splits, method, ipc, out=out_dir, resume=resume, callback=progress,
                           budget_s=parse_budget(budget), model=model, iterations=iterations, seed=seed,
                           eval_every=eval_every, eval_models=eval_models, final_eval_models=final_eval,
                           protocol=protocol, zca=zca, device=dev, **method_kw)
-    out.print(f"distilled set: {out_dir / 'synthetic.safetensors'}   grid: {out_dir / 'grid.png'}")
+    if world.main:
+        out.print(f"distilled set: {out_dir / 'synthetic.safetensors'}   grid: {out_dir / 'grid.png'}")
     if syn.evaluations:
         res = EvalResult.from_dict(syn.evaluations[-1])
-        print_eval(f"{method} ipc {ipc}", res)
+        if world.main:
+            print_eval(f"{method} ipc {ipc}", res)
         if compare_random:
             proto = replace(get_protocol(syn.config["protocol"]), use_learned_lr=False)  # random: no lr
             rand = random_real(splits, ipc, seed)
             if syn.zca:
                 rand.images, rand.zca = zca_transform(rand.images, syn.zca), syn.zca
             base = api.evaluate(rand, splits, model=model, runs=final_eval, protocol=proto, seed=seed, device=dev)
-            print_eval(f"random real ipc {ipc}", base)
+            if world.main:
+                print_eval(f"random real ipc {ipc}", base)
 
 
 @app.command("experts")
@@ -149,7 +163,8 @@ def experts_cmd(
     dataset: str = typer.Option("digits", help="dataset name (see `datadistill list`)"),
     out_dir: Path = typer.Option(..., "--out", help="buffer folder (rerun to continue it)"),
     model: str = typer.Option("convnet", help="expert architecture (the one MTT will distill with)"),
-    num: int = typer.Option(10, help="number of experts the buffer should hold"),
+    num: int = typer.Option(10, "--num", "--number", help="number of experts the buffer should hold "
+                            "(under torchrun write --number: torchrun takes --num for its --numa-binding)"),
     epochs: int = typer.Option(20, help="epochs per expert (MTT needs max_start_epoch + expert_epochs)"),
     lr: float = typer.Option(0.01, help="expert SGD lr (MTT reference: 0.01, no momentum)"),
     dsa: bool = typer.Option(True, "--dsa/--no-dsa", help="DSA augmentation while training experts"),
@@ -160,13 +175,19 @@ def experts_cmd(
     threads: Optional[int] = typer.Option(None, help="torch threads (default: all cores)"),
     device: str = typer.Option("auto", help="auto (cuda, else mps, else cpu) | cpu | cuda | mps"),
 ) -> None:
-    """Train expert networks and store every epoch's parameters (the trajectories MTT matches)."""
-    setup_runtime(threads)
+    """Train expert networks and store every epoch's parameters (the trajectories MTT matches).
+
+    Under `torchrun --nproc-per-node N -m datadistill experts ...` the N processes train experts side by side.
+    """
+    dev = str(resolve_device(device))
+    world = start_processes(threads, dev)
     splits = api.resolve_data(dataset, data_root)
     cfg = ExpertConfig(model=model, epochs=epochs, lr=lr, dsa=dsa, zca=zca, precision=precision, seed=seed,
-                       device=str(resolve_device(device)))
-    with ExpertProgress(err, f"experts {dataset} {model}") as progress:
+                       device=dev)
+    with ExpertProgress(err, f"experts {dataset} {model}") if world.main else Silent() as progress:
         buf = train_experts(splits, cfg, out_dir, num, callback=progress)
+    if not world.main:
+        return
     accs = [e["test_acc"] for e in buf.manifest["experts"]]
     out.print(f"expert buffer: {out_dir}  ({len(buf)} experts x {buf.epochs} epochs, "
               f"{buf.bytes_per_expert() / 2**20:.1f} MB per expert, test acc {min(accs):.2f}-{max(accs):.2f} %)")
@@ -178,7 +199,7 @@ def pretrain(
     dataset: str = typer.Option("digits", help="dataset the networks are trained on"),
     out_dir: Path = typer.Option(..., "--out", help="folder of pre-trained networks (rerun to add more)"),
     model: str = typer.Option("lenet", help="architecture (DD on MNIST: lenet)"),
-    num: int = typer.Option(10, help="number of networks"),
+    num: int = typer.Option(10, "--num", "--number", help="number of networks (--number under torchrun)"),
     epochs: int = typer.Option(5, help="training epochs per network"),
     lr: float = typer.Option(0.01),
     momentum: float = typer.Option(0.9),
@@ -187,11 +208,13 @@ def pretrain(
     threads: Optional[int] = typer.Option(None, help="torch threads (default: all cores)"),
 ) -> None:
     """Train networks on a dataset and keep them (DD's pre-trained initialisations; same format as experts)."""
-    setup_runtime(threads)
+    world = start_processes(threads, "cpu")
     splits = api.resolve_data(dataset, data_root)
     cfg = ExpertConfig(model=model, epochs=epochs, lr=lr, momentum=momentum, dsa=False, seed=seed)
-    with ExpertProgress(err, f"pretrain {dataset} {model}") as progress:
+    with ExpertProgress(err, f"pretrain {dataset} {model}") if world.main else Silent() as progress:
         buf = train_experts(splits, cfg, out_dir, num, callback=progress)
+    if not world.main:
+        return
     accs = [e["test_acc"] for e in buf.manifest["experts"]]
     out.print(f"pre-trained networks: {out_dir}  ({len(buf)} x {model}, test acc {min(accs):.2f}-{max(accs):.2f} %)")
 
@@ -209,12 +232,17 @@ def evaluate(
     save: bool = typer.Option(True, help="append the result to the artifact's evaluations"),
     device: str = typer.Option("auto", help="auto (cuda, else mps, else cpu) | cpu | cuda | mps"),
 ) -> None:
-    """Train fresh networks on a distilled set and test them on the real test split."""
-    setup_runtime(threads)
+    """Train fresh networks on a distilled set and test them on the real test split.
+
+    Under `torchrun --nproc-per-node N -m datadistill evaluate ...` the models are shared among the processes.
+    """
+    dev = str(resolve_device(device))
+    world = start_processes(threads, dev)
     syn = api.load(run)
     res = api.evaluate(syn, data_root=data_root, model=model, runs=runs, protocol=protocol, seed=seed,
-                       device=str(resolve_device(device)),
-                       on_model=lambda i, a: err.print(f"  model {i + 1}/{runs}: {a:.2f} %"))
+                       device=dev, on_model=lambda i, a: err.print(f"  model {i + 1}/{runs}: {a:.2f} %"))
+    if not world.main:
+        return
     print_eval(str(run), res)
     if save:
         syn.evaluations.append(res.to_dict())

@@ -50,12 +50,28 @@ class ExpertProgress(RunProgress):
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event["event"]
         if kind == "start":
-            self.epochs = event["epochs"]
+            self.epochs, self.local = event["epochs"], set()
             total = (event["num"] - event["done"]) * self.epochs
             self.task = self.progress.add_task(self.label, total=max(total, 1), completed=0, loss="-")
         elif kind == "epoch":
+            self.local.add(event["expert"])
             self.progress.advance(self.task)
         elif kind == "expert":
+            if event["expert"] not in self.local:  # trained by another process of a torchrun job
+                self.progress.advance(self.task, self.epochs)
             mb = event["bytes"] / 2**20
             self.progress.console.print(f"  expert {event['expert']}: test {event['test_acc']:.2f} %, "
                                         f"{mb:.1f} MB, {event['train_s']:.0f} s")
+
+
+class Silent:
+    """Stands in for a progress bar on the processes of a torchrun job other than rank 0."""
+
+    def __enter__(self) -> "Silent":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        pass

@@ -37,13 +37,16 @@ def replay_evaluate(images: Tensor, labels: Tensor, lrs: Tensor, schedule: dict[
     unroll = Unroll(student, device)
     steps = replay_steps(schedule, info.num_classes, device)
     x, y, lrs = images.to(device), labels.to(device), lrs.to(device)
-    accs, fooled = [], []
-    for theta0 in replay_inits(schedule, extra, make_net, spec.runs):
+    mine, done = spec.world.share(spec.runs), {}
+    for i, theta0 in enumerate(replay_inits(schedule, extra, make_net, spec.runs)):
+        if i not in mine:  # another process's model (torchrun)
+            continue
         theta = unroll.train(theta0.to(device), x, y, lrs, steps)
         net = student.layout.load_into(student.net, theta).eval()
-        acc, k_as_t = _test(net, test, schedule)
-        accs.append(acc)
-        fooled.append(k_as_t)
+        done[i] = _test(net, test, schedule)
+    merged = spec.world.gather(done)
+    accs = [merged[i][0] for i in range(spec.runs)]
+    fooled = [merged[i][1] for i in range(spec.runs)]
     config = {"protocol": spec.protocol.to_dict() if spec.protocol else None, "schedule": schedule,
               "n_train": len(x), "model_kw": dict(spec.model_kw)}
     if schedule.get("objective") == "poison":

@@ -10,6 +10,7 @@ from torch import nn
 
 from ..augment import make_augment
 from ..data.base import DatasetInfo, RealData
+from ..distributed import SINGLE, World
 from ..models import create_model
 from ..runtime import autocast
 from ..seeding import make_generator
@@ -114,6 +115,7 @@ class EvalSpec:
     # Train the models together (vmap over stacked parameters) when the architecture allows it. Off by default:
     # on 2 CPU cores it measured 2.2x slower than one model after another (docs/results.md, bench_eval.py).
     batched: bool = False
+    world: World = SINGLE  # a torchrun job shares the models among its processes (model i on rank i % size)
 
 
 def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: RealData, spec: EvalSpec,
@@ -123,27 +125,31 @@ def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: 
     proto = spec.protocol
     assert proto is not None
     aug = None if proto.augment == "none" else make_augment(proto.augment, info.name)
-    gens = [make_generator(spec.seed, "eval", spec.model, i) for i in range(spec.runs)]
+    mine = list(spec.world.share(spec.runs))  # model i draws from its own generator, whichever process trains it
+    gens = [make_generator(spec.seed, "eval", spec.model, i) for i in mine]
     nets = [create_model(spec.model, info.channels, info.num_classes, info.im_size, generator=g,
                          **dict(spec.model_kw)).to(spec.device) for g in gens]
-    together = spec.batched and spec.runs > 1 and batchable(nets[0])
+    together = spec.batched and len(nets) > 1 and batchable(nets[0])
+    done: dict[int, float] = {}
+
+    def record(j: int, acc: float) -> None:
+        done[mine[j]] = acc
+        if on_model:
+            on_model(mine[j], acc)
+
     if together:  # groups of models whose joint batch stays under BATCHED_IMAGES (memory as one big batch)
         group = max(1, BATCHED_IMAGES // max(1, min(len(x), proto.batch_size)))
-        accs = []
-        for s in range(0, spec.runs, group):
+        for s in range(0, len(nets), group):
             part = slice(s, s + group)
             trained = train_batched(nets[part], x, y, proto, gens[part], lr=lr, augment=aug)
-            accs += test_accuracies(trained, test, proto.test_batch, proto.precision)
-            for i in range(s, len(accs)):
-                if on_model:
-                    on_model(i, accs[i])
+            for j, acc in enumerate(test_accuracies(trained, test, proto.test_batch, proto.precision), start=s):
+                record(j, acc)
     else:
-        accs = []
-        for i, (net, gen) in enumerate(zip(nets, gens)):
+        for j, (net, gen) in enumerate(zip(nets, gens)):
             train_network(net, x, y, proto, gen, lr=lr, augment=aug)
-            accs.append(test_accuracy(net, test, proto.test_batch, proto.precision))
-            if on_model:
-                on_model(i, accs[-1])
+            record(j, test_accuracy(net, test, proto.test_batch, proto.precision))
+    merged = spec.world.gather(done)
+    accs = [merged[i] for i in range(spec.runs)]
     return EvalResult(proto.name, spec.model, accs, spec.seed,
                       {"protocol": proto.to_dict(), "model_kw": dict(spec.model_kw), "n_train": len(x),
                        "batched": together})

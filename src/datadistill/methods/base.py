@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..data.base import DatasetInfo, RealData
+from ..distributed import SINGLE, World
 from ..errors import ConfigError
 
 
@@ -21,6 +22,7 @@ class DistillContext:
     model_kw: dict[str, Any] = field(default_factory=dict)
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     zca: Any = None  # the fitted augment.zca.ZCA when the run whitens its data (train is then whitened)
+    world: World = SINGLE  # the processes of a torchrun job; methods with split_classes share the classes
 
     def new_net(self, generator: torch.Generator, weight_init: str = "default") -> torch.nn.Module:
         """A fresh distilling network (ctx.model with ctx.model_kw) on ctx.device, drawn from `generator`."""
@@ -36,6 +38,9 @@ class Method:
     name: ClassVar[str]
     config_cls: ClassVar[type]
     default_iterations: ClassVar[int] = 1000
+    # True when the loss is a sum of per-class terms that touch only that class's images (DC, DSA, DM): the
+    # classes can then be shared among the processes of a torchrun job (see distributed.py).
+    split_classes: ClassVar[bool] = False
 
     def __init__(self, config: Any, ctx: DistillContext) -> None:
         self.config = config
@@ -102,6 +107,24 @@ class ImageSetMethod(Method):
         with torch.no_grad():
             self.syn.copy_(tensors["images"].to(self.syn.device))
         load_sgd_state(self.opt, "opt_img", tensors)
+
+    def my_classes(self) -> range:
+        """The classes whose loss terms this process computes (all of them in a one-process run)."""
+        return self.ctx.world.share(self.ctx.info.num_classes)
+
+    def combine(self, loss: float) -> float:
+        """Sum the image gradients and the loss over the processes (a no-op for one process).
+
+        Each process back-propagated only its classes' terms, which touch only those classes' images, so the
+        sum is the gradient one process would have computed; every process then takes the same image step.
+        """
+        world = self.ctx.world
+        if world.size == 1:
+            return loss
+        if self.syn.grad is None:
+            self.syn.grad = torch.zeros_like(self.syn)
+        world.sum_(self.syn.grad)
+        return float(world.sum_(torch.tensor([loss], dtype=torch.float64))[0])
 
 
 def initial_images(ctx: DistillContext, init: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -78,6 +78,7 @@ class DC(ImageSetMethod):
 
     name: ClassVar[str] = "dc"
     config_cls: ClassVar[type] = DCConfig
+    split_classes: ClassVar[bool] = True
 
     def init(self, generator: torch.Generator) -> None:
         """Noise or random real images per class; SGD(momentum) on the images."""
@@ -125,10 +126,13 @@ class DC(ImageSetMethod):
         real = self._real_batch(cfg.batch_real, gen)
         self.opt.zero_grad(set_to_none=True)
         total = 0.0
+        mine = self.my_classes()
         for c in range(self.ctx.info.num_classes):
             xr, xs = real[c], self.syn[c * ipc:(c + 1) * ipc]
-            if cfg.dsa:
-                p = dsa_sample(self.dsa_cfg, xr.shape[-2:], gen)
+            p = dsa_sample(self.dsa_cfg, xr.shape[-2:], gen) if cfg.dsa else None  # drawn for every class
+            if c not in mine:  # another process's class (torchrun): same draws, no work
+                continue
+            if p is not None:
                 xr, xs = dsa_apply(xr, p), dsa_apply(xs, p)
             with autocast(self.ctx.device, cfg.precision):
                 loss_real = F.cross_entropy(net(xr), torch.full((len(xr),), c, device=xr.device))
@@ -138,6 +142,7 @@ class DC(ImageSetMethod):
             dist = self.distance(g_syn, g_real)
             dist.backward()  # per class: same image gradient as backward of the sum, less memory
             total += float(dist.detach())
+        total = self.combine(total)
         self.opt.step()
         return total
 

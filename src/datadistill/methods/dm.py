@@ -52,6 +52,7 @@ class DM(ImageSetMethod):
     name: ClassVar[str] = "dm"
     config_cls: ClassVar[type] = DMConfig
     default_iterations: ClassVar[int] = 20000
+    split_classes: ClassVar[bool] = True
 
     def init(self, generator: torch.Generator) -> None:
         """Real (or noise) images per class; SGD(momentum) on the images."""
@@ -72,22 +73,31 @@ class DM(ImageSetMethod):
         return net
 
     def _augment(self, real: torch.Tensor, syn: torch.Tensor, gen: torch.Generator) -> tuple[list, list]:
-        """Per class one siamese DSA draw (classes in order), applied to T_c and S_c."""
-        reals, syns = list(real), list(syn)
+        """Per class one siamese DSA draw (classes in order), applied to T_c and S_c of this process's classes."""
+        mine = self.my_classes()
+        reals, syns = [real[c] for c in mine], [syn[c] for c in mine]
         if self.config.dsa:
-            for c in range(len(reals)):
-                p = dsa_sample(self.dsa_cfg, reals[c].shape[-2:], gen)
-                reals[c], syns[c] = dsa_apply(reals[c], p), dsa_apply(syns[c], p)
+            for c in range(len(real)):  # drawn for every class, so all processes stay in step
+                p = dsa_sample(self.dsa_cfg, real[c].shape[-2:], gen)
+                if c in mine:
+                    j = mine.index(c)
+                    reals[j], syns[j] = dsa_apply(reals[j], p), dsa_apply(syns[j], p)
         return reals, syns
 
     def loss(self, gen: torch.Generator) -> torch.Tensor:
-        """The DM loss for one iteration (network, real batch and augmentation drawn from `gen`)."""
+        """The DM loss for one iteration (network, real batch and augmentation drawn from `gen`).
+
+        In a torchrun job it is this process's classes' share of the loss (see distributed.py).
+        """
         cfg, ctx = self.config, self.ctx
         net = self._new_net(gen)
         k, ipc = ctx.info.num_classes, ctx.ipc
         n_real = min(cfg.batch_real, min(ctx.train.class_counts()))
         real = ctx.train.sample_classes(n_real, gen).to(ctx.device)  # K x n x C x H x W
         reals, syns = self._augment(real, self.syn.view(k, ipc, *self.syn.shape[1:]), gen)
+        k = len(reals)  # the classes this process computes
+        if k == 0:  # more processes than classes
+            return self.syn.sum() * 0.0
         if cfg.batched and not self.has_bn:
             with torch.no_grad(), autocast(ctx.device, cfg.precision):
                 x = torch.cat(reals)  # chunks of REAL_CHUNK images: 2.3x faster than one 2560-image pass on CPU
@@ -110,8 +120,9 @@ class DM(ImageSetMethod):
         loss = self.loss(generator)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        total = self.combine(float(loss.detach()))
         self.opt.step()
-        return {"loss": float(loss.detach()) / self.ctx.info.num_classes}
+        return {"loss": total / self.ctx.info.num_classes}
 
     def default_protocol(self) -> str:
         """DM evaluates with DSA augmentation for 1000 epochs (the DSA/DM protocol)."""
