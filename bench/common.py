@@ -57,17 +57,39 @@ def append_markdown(title: str, body: str) -> None:
         f.write(f"\n## {title}\n\n{body.strip()}\n")
 
 
-def child_distill_peak(dataset: str, data_root: str, distill_args: str) -> tuple[float, float]:
-    """(peak RSS in MB, seconds) of a fresh process that loads `dataset` and runs api.distill(d, <args>).
+CHILD_CODE = """
+import json, os, re, time, torch
+from datadistill import api
+def status(key):
+    return int(re.search(key + r':\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 1024
+torch.set_num_threads(len(os.sched_getaffinity(0)))  # no allocator tuning: freed blocks must go back to the OS
+torch.set_flush_denormal(True)
+d = api.resolve_data({dataset!r}, {data_root!r})
+load_peak = status('VmHWM')
+open('/proc/self/clear_refs', 'w').write('5')  # reset the high-water mark: what follows is the run's own
+base = status('VmRSS')
+t = time.perf_counter()
+api.distill(d, {args})
+seconds = time.perf_counter() - t
+peak = status('VmHWM')
+print(json.dumps({{"run_mb": peak - base, "base_mb": base, "process_peak_mb": max(peak, load_peak),
+                  "seconds": seconds}}))
+"""
 
-    A separate process per measurement, because a process's peak RSS never goes down.
+
+def child_distill_peak(dataset: str, data_root: str, distill_args: str) -> dict[str, float]:
+    """Memory and seconds of api.distill(d, <distill_args>) in a fresh process that first loads `dataset`.
+
+    Returns run_mb (peak resident memory above the level right after loading: the run's own memory, measured
+    by resetting the kernel's high-water mark through /proc/self/clear_refs), base_mb, process_peak_mb (whole
+    process, loading included) and seconds. A separate process per measurement, and glibc left untuned, so
+    memory freed by an earlier phase does not hide what the run needs. Linux only.
     """
+    import json
     import subprocess
 
-    code = ("import resource, time; from datadistill import api; from datadistill.runtime import setup_runtime; "
-            f"setup_runtime(None); d = api.resolve_data({dataset!r}, {data_root!r}); t = time.perf_counter(); "
-            f"api.distill(d, {distill_args}); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    peak, seconds = out.stdout.split()[-2:]
-    return float(peak), float(seconds)
+    code = CHILD_CODE.format(dataset=dataset, data_root=data_root, args=distill_args)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        raise RuntimeError(f"measuring api.distill(d, {distill_args}) failed: {out.stderr.strip()[-500:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
