@@ -37,10 +37,25 @@ def machine() -> dict[str, Any]:
             "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
+def code_version() -> dict[str, Any]:
+    """The library version and the git commit the benchmark ran on (None outside a git checkout)."""
+    import subprocess
+
+    import datadistill
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=ROOT, check=True).stdout.strip() or None
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return {"version": datadistill.__version__, "commit": commit}
+
+
 def append_jsonl(record: dict[str, Any]) -> None:
-    """Append one result with every key of KEYS (missing ones as null)."""
-    m = machine()
+    """Append one result with every key of KEYS (missing ones as null), plus version and commit."""
+    m = {**machine(), **code_version()}
     full = {k: record.get(k, m.get(k)) for k in KEYS}
+    full.update({k: m[k] for k in ("version", "commit") if k not in record})
     full.update({k: v for k, v in record.items() if k not in full})
     RESULTS_JSONL.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS_JSONL.open("a") as f:

@@ -99,7 +99,9 @@ class DD(Method):
         self.student = FlatNet(self._net(generator))
         self.unroll = Unroll(self.student, ctx.device, cfg.precision)
         self.pool = self._pretrained_pool() if cfg.init.endswith("pretrained") else []
-        self.fixed = self.student.initial() if cfg.init == "fixed" else None
+        # fixed families: one theta_0 for distillation and evaluation alike (stored in the artifact)
+        self.fixed = {"fixed": self.student.initial, "fixed_pretrained": lambda: self.pool[0]}.get(
+            cfg.init, lambda: None)()
 
     def _net(self, generator: torch.Generator) -> torch.nn.Module:
         return self.ctx.new_net(generator, self.config.weight_init)
@@ -126,10 +128,8 @@ class DD(Method):
 
     def _inits(self, gen: torch.Generator) -> list[Tensor]:
         cfg = self.config
-        if cfg.init == "fixed":
+        if self.fixed is not None:  # fixed, fixed_pretrained
             return [self.fixed]
-        if cfg.init == "fixed_pretrained":
-            return [self.pool[0]]
         if cfg.init == "random_pretrained":
             pick = torch.randint(len(self.pool), (cfg.inits_per_iteration,), generator=gen)
             return [self.pool[int(i)] for i in pick]
@@ -224,14 +224,15 @@ def replay_steps(schedule: dict[str, Any], num_classes: int, device: torch.devic
 def replay_inits(schedule: dict[str, Any], extra: dict[str, Tensor], make_net, runs: int) -> list[Tensor]:
     """Initialisations an evaluation replays from, matching the family the set was distilled for.
 
-    fixed: the stored theta_0 itself (one network); random: `runs` fresh networks from make_net(i);
-    pre-trained: the held-out networks of the buffer (never seen during distillation).
+    fixed and fixed pre-trained: the stored theta_0 itself (one network, as in the paper's adaptation table);
+    random: `runs` fresh networks from make_net(i); random pre-trained: the held-out networks of the buffer (never
+    seen during distillation).
     """
     from ..experts import ExpertBuffer
     from ..models.flat import FlatLayout
 
     init = schedule["init"]
-    if init == "fixed":
+    if init in ("fixed", "fixed_pretrained"):
         if "init_params" not in extra:
             raise ConfigError("this DD set was distilled for a fixed initialisation but carries none")
         return [extra["init_params"]]
