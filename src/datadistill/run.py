@@ -137,9 +137,6 @@ class RunFolder:
                   metadata={"datadistill": json.dumps(meta)})
         tmp.replace(self.best)
 
-    def best_meta(self) -> dict[str, Any] | None:
-        return json.loads(load_meta(self.best)) if self.best.exists() else None
-
     def load_best(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         return load_file(str(self.best)), json.loads(load_meta(self.best))
 
@@ -197,7 +194,7 @@ class Distiller:
                               "classes); run it with one process (without torchrun)")
         self.iterations = cfg.iterations if cfg.iterations is not None else self.method.default_iterations
         self.distill_s = 0.0  # seconds spent in method steps (not evaluations), carried over by resume
-        self._best_meta: dict[str, Any] | None = None  # select='val' without a run folder
+        self._best_meta: dict[str, Any] | None = None  # select='val': the best snapshot so far (also on disk)
         self._best: dict[str, torch.Tensor] = {}
 
     def protocol_name(self) -> str:
@@ -218,6 +215,8 @@ class Distiller:
         if start > 0:
             folder.load_checkpoint(self.method)
             self.distill_s = float(folder.checkpoint_meta().get("distill_s", 0.0))
+            if folder.best.exists():  # select='val': the best snapshot of the earlier sessions
+                self._best, self._best_meta = folder.load_best()
             log.info("resumed after iteration %d (%.0f s of distillation so far)", start, self.distill_s)
         if not self.world.main:
             self.folder = None  # rank 0 alone writes the run folder
@@ -270,7 +269,7 @@ class Distiller:
 
     def _consider(self, it: int, res: EvalResult) -> None:
         """select='val': keep the images (and lrs) of the best validation accuracy so far (ties: earlier)."""
-        best = self.folder.best_meta() if self.folder else self._best_meta
+        best = self._best_meta
         if best is not None and res.mean <= best["val_acc"]:
             return
         meta = {"iteration": it + 1, "val_acc": res.mean}
@@ -287,7 +286,7 @@ class Distiller:
             return images, lrs, {"selected": "last", "selected_iteration": completed}
         last = self._evaluate(completed - 1, self.cfg.eval_models, split="val")
         self._consider(completed - 1, last)
-        tensors, meta = self.folder.load_best() if self.folder else (self._best, self._best_meta)
+        tensors, meta = self._best, self._best_meta
         return tensors["images"], tensors["lrs"], {"selected": "val", "selected_iteration": meta["iteration"],
                                                    "selected_val_acc": meta["val_acc"]}
 
