@@ -56,13 +56,18 @@ def _run(args: list[str], nproc: int) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_two_process_dm_run_matches_one_process(tmp_path: Path) -> None:
+def test_two_process_dm_run_stops_resumes_and_matches_one_process(tmp_path: Path) -> None:
     args = ["distill", "--method", "dm", "--dataset", "digits", "--ipc", "2", "--iterations", "20",
             "--final-eval", "3", "--no-compare-random", "--device", "cpu", "--seed", "3"]
     _run([*args, "--out", str(tmp_path / "one")], 1)
-    two = _run([*args, "--out", str(tmp_path / "two")], 2)
+    # the 2-process run is stopped by a budget after its first iteration, then resumed to the end
+    _run([*args, "--out", str(tmp_path / "two"), "--budget", "0.01s"], 2)
+    stopped = api.load(tmp_path / "two")
+    assert stopped.config["budget_hit"] and stopped.config["completed_iterations"] < 20
+    two = _run([*args, "--out", str(tmp_path / "two"), "--resume"], 2)
     assert two.stdout.count("distilled set:") == 1  # rank 0 alone prints
     a, b = api.load(tmp_path / "one"), api.load(tmp_path / "two")
+    assert b.config["completed_iterations"] == 20
     assert torch.equal(a.labels, b.labels)
     diff = float((a.images - b.images).abs().max())
     assert diff < 1e-3, diff

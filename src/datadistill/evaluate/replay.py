@@ -37,16 +37,15 @@ def replay_evaluate(images: Tensor, labels: Tensor, lrs: Tensor, schedule: dict[
     unroll = Unroll(student, device)
     steps = replay_steps(schedule, info.num_classes, device)
     x, y, lrs = images.to(device), labels.to(device), lrs.to(device)
-    mine, done = spec.world.share(spec.runs), {}
-    for i, theta0 in enumerate(replay_inits(schedule, extra, make_net, spec.runs)):
-        if i not in mine:  # another process's model (torchrun)
-            continue
-        theta = unroll.train(theta0.to(device), x, y, lrs, steps)
+    inits = replay_inits(schedule, extra, make_net, spec.runs)  # one for a fixed init, else up to spec.runs
+    done = {}
+    for i in spec.world.share(len(inits)):  # a torchrun process replays its share of the networks
+        theta = unroll.train(inits[i].to(device), x, y, lrs, steps)
         net = student.layout.load_into(student.net, theta).eval()
         done[i] = _test(net, test, schedule)
     merged = spec.world.gather(done)
-    accs = [merged[i][0] for i in range(spec.runs)]
-    fooled = [merged[i][1] for i in range(spec.runs)]
+    accs = [merged[i][0] for i in range(len(inits))]
+    fooled = [merged[i][1] for i in range(len(inits))]
     config = {"protocol": spec.protocol.to_dict() if spec.protocol else None, "schedule": schedule,
               "n_train": len(x), "model_kw": dict(spec.model_kw)}
     if schedule.get("objective") == "poison":
