@@ -6,11 +6,15 @@ import json
 import os
 import resource
 import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import torch
+
+# `kill PID` ends a benchmark like Ctrl-C: a distillation run keeps its finished iterations (rerun to resume)
+signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_JSONL = ROOT / "bench" / "results.jsonl"

@@ -31,6 +31,23 @@ def test_resume_equals_uninterrupted(tmp_path, digits):
     assert torch.equal(load(tmp_path / "cut").images, full.images)
 
 
+def test_ctrl_c_keeps_every_finished_iteration_and_resumes_exactly(tmp_path, digits):
+    kw = dict(ipc=2, iterations=6, seed=3, checkpoint_every=100, outer_loop=2, inner_loop=2)
+    full = distill(digits, "dsa", out=tmp_path / "full", **kw)
+
+    def ctrl_c(event):
+        if event["event"] == "step" and event["iteration"] == 3:
+            raise KeyboardInterrupt  # after 4 finished iterations, long before the next regular checkpoint
+
+    with pytest.raises(KeyboardInterrupt):
+        distill(digits, "dsa", out=tmp_path / "cut", callback=ctrl_c, **kw)
+    started = []
+    resumed = distill(digits, "dsa", out=tmp_path / "cut", resume=True, **kw,
+                      callback=lambda e: started.append(e["start"]) if e["event"] == "start" else None)
+    assert started == [4]
+    assert torch.equal(full.images, resumed.images)
+
+
 def test_run_folder_contents_and_refusals(tmp_path, digits):
     out = tmp_path / "r"
     distill(digits, "dc", ipc=1, iterations=2, out=out, eval_every=1, eval_models=1, protocol="quick")

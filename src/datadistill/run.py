@@ -118,10 +118,10 @@ class RunFolder:
         with self.metrics.open("a") as f:
             f.write(json.dumps(record) + "\n")
 
-    def save_checkpoint(self, method: Method, completed: int, distill_s: float = 0.0) -> None:
-        """Write the method's state tensors, completed iterations and distillation seconds, atomically."""
+    def save_checkpoint(self, state: dict[str, torch.Tensor], completed: int, distill_s: float = 0.0) -> None:
+        """Write a method's state tensors, completed iterations and distillation seconds, atomically."""
         tmp = self.checkpoint.with_suffix(".tmp")
-        tensors = {k: v.detach().cpu().contiguous() for k, v in method.state_tensors().items()}
+        tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
         meta = {"completed": completed, "distill_s": round(distill_s, 3)}
         save_file(tensors, str(tmp), metadata={"datadistill": json.dumps(meta)})
         tmp.replace(self.checkpoint)
@@ -196,6 +196,8 @@ class Distiller:
         self.distill_s = 0.0  # seconds spent in method steps (not evaluations), carried over by resume
         self._best_meta: dict[str, Any] | None = None  # select='val': the best snapshot so far (also on disk)
         self._best: dict[str, torch.Tensor] = {}
+        self._last: tuple[int, dict[str, torch.Tensor], float] | None = None  # (completed, state, distill_s)
+        self._saved = 0  # iterations the checkpoint on disk holds
 
     def protocol_name(self) -> str:
         """The configured protocol, or the method's paper protocol for this dataset."""
@@ -222,10 +224,23 @@ class Distiller:
             self.folder = None  # rank 0 alone writes the run folder
         self.callback({"event": "start", "start": start, "iterations": self.iterations})
         it = start
-        while it < self.iterations and self._within(budget_s):
-            self._one_iteration(it)
-            it += 1
+        self._saved = start  # iterations the checkpoint on disk holds
+        try:
+            while it < self.iterations and self._within(budget_s):
+                self._one_iteration(it)
+                it += 1
+        except KeyboardInterrupt:  # Ctrl-C (or SIGTERM turned into it by the CLI): keep every finished iteration
+            self._save_last()
+            raise
         return self._finish(it, budget_hit=it < self.iterations)
+
+    def _save_last(self) -> None:
+        """Checkpoint the state after the last finished iteration, unless the checkpoint already holds it."""
+        last = self._last
+        if self.folder and last is not None and last[0] > self._saved:
+            self.folder.save_checkpoint(last[1], last[0], last[2])
+            self._saved = last[0]
+            log.info("interrupted: checkpoint after iteration %d kept", last[0])
 
     def _within(self, budget_s: float | None) -> bool:
         """Whether the budget allows another iteration (rank 0 decides for every process of a torchrun job)."""
@@ -236,6 +251,9 @@ class Distiller:
         metrics = self.method.step(it, make_generator(self.cfg.seed, "step", it))
         seconds = time.perf_counter() - t
         self.distill_s += seconds
+        if self.folder:  # the state after this iteration, for a checkpoint if the run is interrupted before the next
+            state = {k: v.detach().clone() for k, v in self.method.state_tensors().items()}  # no live buffers
+            self._last = (it + 1, state, self.distill_s)
         record = {"iteration": it, **metrics, "s_per_iter": seconds}
         if self.folder:
             self.folder.log(record)
@@ -246,7 +264,7 @@ class Distiller:
             else:
                 self._evaluate(it, self.cfg.eval_models)
         if self.folder and ((it + 1) % self.cfg.checkpoint_every == 0 or it + 1 == self.iterations):
-            self.folder.save_checkpoint(self.method, it + 1, self.distill_s)
+            self._save_last()
 
     def _evaluate(self, it: int, runs: int, split: str = "test", images: torch.Tensor | None = None,
                   lrs: torch.Tensor | None = None) -> EvalResult:
@@ -292,7 +310,7 @@ class Distiller:
 
     def _finish(self, completed: int, budget_hit: bool) -> SyntheticSet:
         if self.folder and completed > 0:
-            self.folder.save_checkpoint(self.method, completed, self.distill_s)
+            self.folder.save_checkpoint(self.method.state_tensors(), completed, self.distill_s)
         images, lrs, chosen = self._selected(completed)
         syn = SyntheticSet(images, self.method.labels().cpu(), self.data.info,
                            self.cfg.method, self.cfg.ipc, lrs=lrs,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -378,7 +379,9 @@ def list_all() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGTERM (a scheduler or `kill` ending the job) is handled like Ctrl-C, so a
+    run keeps its finished iterations in the checkpoint before it exits."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     app()
 
 
