@@ -100,7 +100,8 @@ def full_run(args: argparse.Namespace, data) -> None:
     t0 = time.perf_counter()
     syn = api.distill(data, args.method, args.ipc, out=out, resume=True, seed=args.seed, budget_s=budget,
                       iterations=args.iterations, eval_every=args.eval_every, eval_models=args.curve_models,
-                      final_eval_models=args.models, zca=args.zca, **_settings(args))
+                      final_eval_models=args.models, zca=args.zca, checkpoint_every=args.checkpoint_every,
+                      **_settings(args))
     records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
     steps = [r for r in records if "s_per_iter" in r]
     evals = [r for r in records if "eval" in r]
@@ -232,6 +233,7 @@ def main(default_method: str = "dc") -> None:
     p.add_argument("--budget", default=None, help="run: distillation-time budget, e.g. 2h")
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--curve-models", type=int, default=2)
+    p.add_argument("--checkpoint-every", type=int, default=10, help="run: iterations between checkpoints")
     p.add_argument("--models", type=int, default=5)
     p.add_argument("--precision", default=None, choices=["bf16", "fp32"],
                    help="default: bf16 for dc/dsa/dm and experts, the method's own (fp32) for mtt")
