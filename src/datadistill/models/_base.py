@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
@@ -56,19 +57,37 @@ class _Pool2x2(torch.autograd.Function):
 
 
 class InputConv2d(nn.Conv2d):
-    """A first-layer Conv2d that stays fp32 under CPU autocast and hands on the autocast dtype.
+    """A first-layer Conv2d computed as one batched matrix product per image under CPU autocast.
 
-    With 1-3 input channels the convolution has little arithmetic per byte and the bf16 kernel is the
-    slower one here (256 MNIST images, forward + backward: 77 ms bf16 vs 51 ms fp32); casting its output
-    keeps the following norm/activation/pooling in bf16. Identical to nn.Conv2d without autocast.
+    With 1-3 input channels a convolution has little arithmetic per byte (9-27 multiply-adds per output) and
+    oneDNN's direct kernels are slow on it in either precision. Under CPU autocast this layer unfolds each image
+    into its k x k patches (C*k*k x H*W, plus a row of ones for the bias) and multiplies them with the weights in
+    the autocast dtype (batched GEMM), giving an NCHW tensor in that dtype. Plain autograd ops, so the backward
+    is two batched GEMMs as well, and double backward and torch.func work. Measured here (100 / 256 MNIST
+    images, 1 -> 128 channels, forward + parameter gradients): 7 / 23 ms against 32 / 72 ms for the fp32 kernel
+    (which the layer used before) and 28 / 74 ms for the bf16 one; the result is the bf16 convolution's (inputs
+    rounded to bf16, fp32 accumulation). Without autocast, or for strided / dilated / grouped / non-zero-padded
+    convolutions, it is exactly nn.Conv2d.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type != "cpu" or not torch.is_autocast_enabled("cpu"):
+        if x.device.type != "cpu" or not torch.is_autocast_enabled("cpu") or not self._unfoldable():
             return super().forward(x)
         dtype = torch.get_autocast_dtype("cpu")
+        n, _, h, w = x.shape
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
         with torch.autocast("cpu", enabled=False):
-            return super().forward(x.float()).to(dtype)
+            cols = F.unfold(x.float(), self.kernel_size, padding=self.padding)  # N x Ckk x HW
+            weight = self.weight.view(self.out_channels, -1)
+            if self.bias is not None:  # the bias as one more weight column against a row of ones
+                cols = torch.cat([cols, cols.new_ones(n, 1, cols.shape[-1])], 1)
+                weight = torch.cat([weight, self.bias[:, None]], 1)
+            out = torch.bmm(weight.to(dtype).expand(n, -1, -1), cols.to(dtype))
+        return out.view(n, self.out_channels, h + 2 * ph - kh + 1, w + 2 * pw - kw + 1)
+
+    def _unfoldable(self) -> bool:
+        return (self.groups == 1 and self.stride == (1, 1) and self.dilation == (1, 1)
+                and self.padding_mode == "zeros" and isinstance(self.padding, tuple))
 
 
 class AvgPool2x2(nn.AvgPool2d):
