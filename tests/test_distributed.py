@@ -2,9 +2,10 @@
 
 The 2-process tests start `python -m torch.distributed.run --standalone --nproc-per-node 2 -m datadistill ...`
 on CPU (gloo) and compare with the same command in one process. Both sides use one thread per process, so the
-only difference is how the work is shared. Documented tolerance: the DM images of a split run differ from the
-one-process images by float summation order only (max abs difference < 1e-3 after 20 iterations, measured
-~1e-5); evaluation accuracies and expert trajectories are identical (same generators, same arithmetic).
+only difference is how the work is shared. Documented tolerance: the DM images of a split run may differ from
+the one-process images by float summation order only, so the test allows a max abs difference of 1e-3 after 20
+iterations (bench_torchrun.py measured 0.0 on MNIST after 30); evaluation accuracies and expert trajectories are
+identical (same generators, same arithmetic, one thread each).
 """
 from __future__ import annotations
 
