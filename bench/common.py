@@ -81,34 +81,50 @@ import json, os, re, time, torch
 from datadistill import api
 def status(key):
     return int(re.search(key + r':\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 1024
-torch.set_num_threads(len(os.sched_getaffinity(0)))  # no allocator tuning: freed blocks must go back to the OS
+def reset_peak():
+    open('/proc/self/clear_refs', 'w').write('5')  # the kernel's high-water mark restarts from the current RSS
+torch.set_num_threads(len(os.sched_getaffinity(0)))
 torch.set_flush_denormal(True)
 d = api.resolve_data({dataset!r}, {data_root!r})
 load_peak = status('VmHWM')
-open('/proc/self/clear_refs', 'w').write('5')  # reset the high-water mark: what follows is the run's own
+reset_peak()  # what follows is the run's own
 base = status('VmRSS')
+marks = {{}}
+def after_first_step(event):
+    if event.get('event') == 'step' and 'step_base' not in marks:
+        marks['first_peak'] = status('VmHWM')
+        reset_peak()
+        marks['step_base'] = status('VmRSS')
 t = time.perf_counter()
-api.distill(d, {args})
+api.distill(d, {args}, callback=after_first_step)
 seconds = time.perf_counter() - t
 peak = status('VmHWM')
-print(json.dumps({{"run_mb": peak - base, "base_mb": base, "process_peak_mb": max(peak, load_peak),
-                  "seconds": seconds}}))
+run_peak = max(peak, marks.get('first_peak', peak))
+print(json.dumps({{"run_mb": run_peak - base, "base_mb": base, "process_peak_mb": max(run_peak, load_peak),
+                  "step_mb": peak - marks['step_base'] if 'step_base' in marks else None, "seconds": seconds}}))
 """
+
+# glibc: every allocation of 64 KiB or more is its own mapping, returned to the OS when freed, so the resident
+# size tracks the live tensors (the default dynamic threshold keeps freed blocks, hiding later phases' needs).
+CHILD_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
 
 
 def child_distill_peak(dataset: str, data_root: str, distill_args: str) -> dict[str, float]:
     """Memory and seconds of api.distill(d, <distill_args>) in a fresh process that first loads `dataset`.
 
     Returns run_mb (peak resident memory above the level right after loading: the run's own memory, measured
-    by resetting the kernel's high-water mark through /proc/self/clear_refs), base_mb, process_peak_mb (whole
-    process, loading included) and seconds. A separate process per measurement, and glibc left untuned, so
-    memory freed by an earlier phase does not hide what the run needs. Linux only.
+    by resetting the kernel's high-water mark through /proc/self/clear_refs), step_mb (peak of iterations 2..N
+    above the memory held after the first: what one distillation step needs beyond the state it keeps; None
+    for a single iteration), base_mb, process_peak_mb (whole process, loading included) and seconds. A
+    separate process per measurement, with glibc returning every freed block of 64 KiB or more to the OS
+    (CHILD_ENV), so memory freed by an earlier phase does not hide what a later one needs. Linux only.
     """
     import json
     import subprocess
 
     code = CHILD_CODE.format(dataset=dataset, data_root=data_root, args=distill_args)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    env = {**os.environ, **CHILD_ENV}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
     if out.returncode:
         raise RuntimeError(f"measuring api.distill(d, {distill_args}) failed: {out.stderr.strip()[-500:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

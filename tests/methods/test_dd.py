@@ -7,7 +7,7 @@ import torch
 from datadistill import distill, evaluate
 from datadistill.experts import ExpertConfig, train_experts
 from datadistill.methods import DistillContext, create_method
-from datadistill.methods.unroll import Step, Unroll
+from datadistill.methods.unroll import BatchLoss, Step, Unroll
 from datadistill.models import create_model
 from datadistill.models.flat import FlatNet
 from datadistill.seeding import make_generator
@@ -48,6 +48,29 @@ def test_unrolled_gradient_matches_finite_differences():
         lp[1] += eps
         lm[1] -= eps
         assert glr[1].item() == pytest.approx((loss_at(x, lp) - loss_at(x, lm)) / (2 * eps), rel=1e-5)
+
+
+def test_chunked_real_loss_gives_the_whole_batch_gradient():
+    """The constant mode takes the real batch's loss gradient in chunks (7 of 20, uneven): the same gradients
+    as the plain mode on the whole batch, in float64; a BatchNorm network is never chunked."""
+    net = create_model("mlp", 1, 3, (4, 4), generator=make_generator(0, "chunk")).double()
+    student = FlatNet(net)
+    unroll = Unroll(student, torch.device("cpu"))
+    gen = make_generator(2, "chunk")
+    x = torch.randn(6, 1, 4, 4, generator=gen, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    lrs = torch.tensor([0.3, 0.2], dtype=torch.float64)
+    steps = [Step(torch.tensor([0, 1, 2]), 0), Step(torch.tensor([3, 4, 5]), 1)]
+    xr = torch.randn(20, 1, 4, 4, generator=gen, dtype=torch.float64)
+    yr = torch.randint(3, (20,), generator=gen)
+    theta0 = student.initial()
+    lp, gxp, glp = unroll.gradients(theta0, x, y, lrs, steps, BatchLoss(student, xr, yr), "plain")
+    lc, gxc, glc = unroll.gradients(theta0, x, y, lrs, steps, BatchLoss(student, xr, yr, chunk=7), "constant")
+    assert lc == pytest.approx(lp, rel=1e-12)
+    assert torch.allclose(gxc, gxp, rtol=1e-10, atol=1e-14) and torch.allclose(glc, glp, rtol=1e-10, atol=1e-14)
+    assert gxp.abs().sum() > 0 and glp.abs().sum() > 0
+    bn = FlatNet(create_model("convnet", 1, 3, (8, 8), norm="batchnorm", generator=make_generator(0, "bn")))
+    assert BatchLoss(bn, xr, yr, chunk=7).chunk == 0
 
 
 def test_constant_memory_gives_the_plain_gradient(digits):

@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..models.flat import FlatNet
 from . import METHODS
 from .base import Method, check_precision
-from .unroll import Step, Unroll, check_memory
+from .unroll import BatchLoss, Step, Unroll, check_memory
 
 INITS = ("fixed", "random", "fixed_pretrained", "random_pretrained")
 ALIASES = {"pretrained": "random_pretrained"}
@@ -55,6 +55,7 @@ class DDConfig:
     poison_source: int = 0  # K: real images of class K are labelled T in the objective
     poison_target: int = 1  # T
     memory: str = "plain"  # plain | constant (recompute one step at a time)
+    real_chunk: int = 256  # constant memory: the real batch's loss gradient in chunks of this many (0: whole)
     precision: str = "fp32"
 
 
@@ -160,7 +161,7 @@ class DD(Method):
         for theta0 in inits:
             loss, gx, glr = self.unroll.gradients(
                 theta0, self.syn, self.syn_labels, lrs, plan,
-                lambda th: F.cross_entropy(self.student(th, x_real), y_real), self.config.memory)
+                BatchLoss(self.student, x_real, y_real, self.config.real_chunk), self.config.memory)
             g_x, g_lr, total = g_x + gx, g_lr + glr, total + loss
         n = len(inits)
         self.opt.zero_grad(set_to_none=True)

@@ -14,7 +14,9 @@ graph at a time (the chain rule written out; lambda = dL/dtheta):
     lambda_i       = lambda_{i+1} - lr (dg_i/dtheta_i)^T lambda_{i+1}     (a Hessian-vector product)
 
 It yields the plain unroll's gradient (tests check both against each other and against finite differences)
-with memory of one step's graph plus one parameter vector per step.
+with memory of one step's graph plus one parameter vector per step. When the final loss is a BatchLoss (a mean
+cross-entropy over a real batch), the constant mode also takes lambda_N = dL/dtheta_N in chunks of that batch
+(the same sum), so the real batch costs the memory of one chunk.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from torch import Tensor
 
 from ..augment import dsa_apply
 from ..errors import ConfigError
+from ..models import has_batchnorm
 from ..models.flat import FlatNet
 from ..runtime import autocast
 
@@ -47,6 +50,32 @@ def check_memory(memory: str) -> None:
     """One-line error for an unknown memory mode."""
     if memory not in MEMORY_MODES:
         raise ConfigError(f"memory must be one of {', '.join(MEMORY_MODES)}, got '{memory}'")
+
+
+class BatchLoss:
+    """L(theta) = mean CE(student(theta, x), y) over a real batch; `value_and_grad` accumulates it chunk by chunk.
+
+    Chunking is exact only for per-sample networks, so a network with BatchNorm is taken whole (chunk 0).
+    """
+
+    def __init__(self, student: FlatNet, x: Tensor, y: Tensor, chunk: int = 0) -> None:
+        self.student, self.x, self.y = student, x, y
+        self.chunk = 0 if has_batchnorm(student.net) else chunk
+
+    def __call__(self, theta: Tensor) -> Tensor:
+        return F.cross_entropy(self.student(theta, self.x), self.y)
+
+    def value_and_grad(self, theta: Tensor) -> tuple[Tensor, Tensor]:
+        """(L(theta), dL/dtheta) without a graph, holding one chunk's activations at a time."""
+        n = len(self.y)
+        size = self.chunk if 0 < self.chunk < n else n
+        th = theta.detach().requires_grad_(True)
+        total, grad = torch.zeros((), dtype=theta.dtype, device=theta.device), torch.zeros_like(theta)
+        for s in range(0, n, size):
+            loss = F.cross_entropy(self.student(th, self.x[s:s + size]), self.y[s:s + size], reduction="sum") / n
+            grad += torch.autograd.grad(loss, th)[0]
+            total += loss.detach()
+        return total, grad
 
 
 class Unroll:
@@ -97,9 +126,12 @@ class Unroll:
             th = thetas[-1].clone().requires_grad_(True)
             g = self.step_grad(th, images[st.rows].detach(), labels[st.rows], st.aug, create_graph=False)
             thetas.append((thetas[-1] - lr[st.lr] * g).detach())
-        last = thetas[-1].clone().requires_grad_(True)
-        loss = final(last)
-        lam = torch.autograd.grad(loss, last)[0].detach()
+        if isinstance(final, BatchLoss):
+            loss, lam = final.value_and_grad(thetas[-1])
+        else:
+            last = thetas[-1].clone().requires_grad_(True)
+            loss = final(last)
+            lam = torch.autograd.grad(loss, last)[0].detach()
         g_x, g_lr = torch.zeros_like(images), torch.zeros_like(lr)
         for i in reversed(range(len(steps))):  # one step's graph at a time
             st = steps[i]
