@@ -19,18 +19,22 @@ def _dd(data, ipc=1, **kw):
     return m
 
 
-def test_unrolled_gradient_matches_finite_differences():
-    """float64 MLP, 3 steps: d loss / d one pixel and d loss / d one rate against central differences."""
-    net = create_model("mlp", 1, 3, (4, 4), generator=make_generator(0, "fd")).double()
-    student = FlatNet(net)
-    unroll = Unroll(student, torch.device("cpu"))
-    gen = make_generator(1, "fd")
+def _mlp_problem(tag):
+    """A float64 MLP student on 4x4 inputs, 6 synthetic images (3 classes) and a real batch of 20."""
+    student = FlatNet(create_model("mlp", 1, 3, (4, 4), generator=make_generator(0, tag)).double())
+    gen = make_generator(1, tag)
     x = torch.randn(6, 1, 4, 4, generator=gen, dtype=torch.float64)
     y = torch.tensor([0, 1, 2, 0, 1, 2])
-    lrs = torch.tensor([0.3, 0.2, 0.1], dtype=torch.float64)
-    steps = [Step(torch.tensor([0, 1, 2]), 0), Step(torch.tensor([3, 4, 5]), 1), Step(torch.tensor([0, 4, 2]), 2)]
     xr = torch.randn(20, 1, 4, 4, generator=gen, dtype=torch.float64)
     yr = torch.randint(3, (20,), generator=gen)
+    return student, Unroll(student, torch.device("cpu")), x, y, xr, yr
+
+
+def test_unrolled_gradient_matches_finite_differences():
+    """float64 MLP, 3 steps: d loss / d one pixel and d loss / d one rate against central differences."""
+    student, unroll, x, y, xr, yr = _mlp_problem("fd")
+    lrs = torch.tensor([0.3, 0.2, 0.1], dtype=torch.float64)
+    steps = [Step(torch.tensor([0, 1, 2]), 0), Step(torch.tensor([3, 4, 5]), 1), Step(torch.tensor([0, 4, 2]), 2)]
     final = lambda th: torch.nn.functional.cross_entropy(student(th, xr), yr)  # noqa: E731
     theta0 = student.initial()
 
@@ -53,16 +57,9 @@ def test_unrolled_gradient_matches_finite_differences():
 def test_chunked_real_loss_gives_the_whole_batch_gradient():
     """The constant mode takes the real batch's loss gradient in chunks (7 of 20, uneven): the same gradients
     as the plain mode on the whole batch, in float64; a BatchNorm network is never chunked."""
-    net = create_model("mlp", 1, 3, (4, 4), generator=make_generator(0, "chunk")).double()
-    student = FlatNet(net)
-    unroll = Unroll(student, torch.device("cpu"))
-    gen = make_generator(2, "chunk")
-    x = torch.randn(6, 1, 4, 4, generator=gen, dtype=torch.float64)
-    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    student, unroll, x, y, xr, yr = _mlp_problem("chunk")
     lrs = torch.tensor([0.3, 0.2], dtype=torch.float64)
     steps = [Step(torch.tensor([0, 1, 2]), 0), Step(torch.tensor([3, 4, 5]), 1)]
-    xr = torch.randn(20, 1, 4, 4, generator=gen, dtype=torch.float64)
-    yr = torch.randint(3, (20,), generator=gen)
     theta0 = student.initial()
     lp, gxp, glp = unroll.gradients(theta0, x, y, lrs, steps, BatchLoss(student, xr, yr), "plain")
     lc, gxc, glc = unroll.gradients(theta0, x, y, lrs, steps, BatchLoss(student, xr, yr, chunk=7), "constant")
