@@ -80,13 +80,14 @@ def timing(args: argparse.Namespace, data) -> None:
            "ipc": args.ipc, "protocol": None, "iterations": args.iters, "wall_s": round(wall, 1),
            "s_per_iter": round(med, 3), "peak_rss_mb": peak_rss_mb(), "budgeted": False,
            "command": command_line(), "precision": _precision(args) or "fp32", "reference_s_per_iter": ref,
-           "speedup": round(ref / med, 2) if ref else None}
+           "speedup": round(ref / med, 2) if ref else None, "options": args.opt}
     append_jsonl(rec)
     m = machine()
     ref_row = f"| reference, measured on this machine class (REFERENCE.md) | {ref} | |\n" if ref else ""
     speed = f"Speed-up: **{ref / med:.2f}x**." if ref else "No reference figure for this setting."
     append_markdown(
-        f"{args.method.upper()} {args.dataset} IPC {args.ipc}: time per iteration ({rec['precision']})",
+        f"{args.method.upper()} {args.dataset} IPC {args.ipc}: time per iteration ({rec['precision']}"
+        f"{''.join(', ' + o for o in args.opt)})",
         f"Command: `{rec['command']}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}; "
         f"wall {wall:.0f} s.\n\n| | s / iteration | peak RSS |\n| --- | --- | --- |\n"
         f"| datadistill (median of {args.iters} after a warm-up) | {med:.2f} | {rec['peak_rss_mb']:.0f} MB |\n"

@@ -63,3 +63,36 @@ def resolve_device(device: str = "auto") -> torch.device:
 def autocast(device: torch.device, precision: str) -> torch.autocast:
     """An autocast context for 'bf16' (enabled) or 'fp32' (disabled)."""
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+class _EmbedView(torch.nn.Module):
+    """`forward` is the wrapped network's `embed`, so functional_call can run it."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.embed(x)
+
+
+class CompiledEmbed:
+    """`net.embed(x)` for every network of one architecture, compiled once with torch.compile (inductor).
+
+    The weights are inputs of the compiled function (functional_call over a template network), so the fresh
+    network DM draws every iteration reuses the same compiled code instead of recompiling. Measured here
+    (`bench/bench_compile.py`): a gradient-free bf16 ConvNet embedding of 512 MNIST images 1.19x faster than
+    eager, after a first call of ~5 s. Needs a C++ compiler at run time; off by default in the methods.
+    """
+
+    def __init__(self, template: torch.nn.Module) -> None:
+        self._view = _EmbedView(template)
+        self._fn = torch.compile(self._call, dynamic=False)
+
+    def _call(self, state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(self._view, state, (x,))
+
+    def __call__(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        state = {f"net.{k}": v for k, v in net.named_parameters()}
+        state.update({f"net.{k}": v for k, v in net.named_buffers()})
+        return self._fn(state, x)

@@ -333,9 +333,10 @@ def crossarch(
         err.print(f"  {syn.method} ipc {syn.ipc} on {model}: {res.mean:.2f} +- {res.std:.2f} %")
         return res
 
-    result = cross_architecture(sets, names, runs, one, proto_of, seed)
-    for path, syn in sets:
-        syn.save(resolve_artifact(Path(path)))  # keep new results with the artifact (the cache)
+    def keep(label: str, syn: Any) -> None:  # every new cell is saved with its artifact (the cache) at once
+        syn.save(resolve_artifact(Path(label)))
+
+    result = cross_architecture(sets, names, runs, one, proto_of, seed, on_new=keep)
     table = Table("set \\ trained on", *names)
     for row in result.rows:
         table.add_row(row, *(f"{result.cells[(row, m)].mean:.2f} +- {result.cells[(row, m)].std:.2f}" for m in names))

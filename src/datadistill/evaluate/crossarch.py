@@ -1,7 +1,8 @@
 """Cross-architecture evaluation (the DC paper's Figure 3): every set trained on every architecture.
 
 Results are cached in each set's `evaluations` (keyed by protocol, model, seed and number of models), so a
-matrix or a report never retrains what is already known; callers save the sets to keep new entries.
+matrix or a report never retrains what is already known; callers save the sets to keep new entries (`on_new`
+after every new cell, so a stopped matrix keeps the cells it finished).
 """
 from __future__ import annotations
 
@@ -39,8 +40,12 @@ class CrossArchResult:
 
 def cross_architecture(sets: Sequence[tuple[str, SyntheticSet]], models: Sequence[str], runs: int,
                        evaluate: Callable[[SyntheticSet, str], EvalResult], protocol_of: Callable[[SyntheticSet], str],
-                       seed: int = 0) -> CrossArchResult:
-    """Evaluate each (label, set) on each model with `evaluate(set, model)`, reusing cached results."""
+                       seed: int = 0,
+                       on_new: Callable[[str, SyntheticSet], None] | None = None) -> CrossArchResult:
+    """Evaluate each (label, set) on each model with `evaluate(set, model)`, reusing cached results.
+
+    `on_new(label, set)` is called after each newly computed cell (the set then holds the new evaluation).
+    """
     cells = {}
     for label, syn in sets:
         for model in models:
@@ -48,5 +53,7 @@ def cross_architecture(sets: Sequence[tuple[str, SyntheticSet]], models: Sequenc
             if res is None:
                 res = evaluate(syn, model)
                 syn.evaluations.append(res.to_dict())
+                if on_new is not None:
+                    on_new(label, syn)
             cells[(label, model)] = res
     return CrossArchResult([label for label, _ in sets], list(models), cells)

@@ -23,11 +23,15 @@ from torch import nn
 
 from ..augment import DSAConfig, dsa_apply, dsa_sample, dsa_strategy_for
 from ..models import has_batchnorm
-from ..runtime import autocast
+from ..runtime import CompiledEmbed, autocast
 from . import METHODS
 from .base import ImageSetMethod, check_precision, initial_images
 
 REAL_CHUNK = 512  # images per gradient-free forward pass (cache-sized; measured 1.0 s vs 2.3 s for 2560 at once)
+
+
+def _eager_embed(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return net.embed(x)
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class DMConfig:
     precision: str = "bf16"  # autocast for the (gradient-free) real embeddings; 'fp32' to disable
     syn_precision: str = "bf16"  # autocast for the synthetic embeddings and their backward (fp32 to disable)
     batched: bool = True  # one network pass for all classes when the network has no BatchNorm
+    compile: bool = False  # torch.compile the gradient-free real embedding (runtime.CompiledEmbed; measured 1.19x)
 
 
 @METHODS.register("dm")
@@ -63,7 +68,9 @@ class DM(ImageSetMethod):
         x, self.syn_labels = initial_images(ctx, cfg.init, generator)
         self.syn = x.requires_grad_(True)
         self.opt = torch.optim.SGD([self.syn], lr=cfg.lr_img, momentum=cfg.momentum_img)
-        self.has_bn = has_batchnorm(self._new_net(generator))  # also fails early on a bad model name
+        template = self._new_net(generator)  # also fails early on a bad model name
+        self.has_bn = has_batchnorm(template)
+        self._real_embed = CompiledEmbed(template) if cfg.compile else _eager_embed
 
     def _new_net(self, generator: torch.Generator) -> nn.Module:
         net = self.ctx.new_net(generator)
@@ -101,7 +108,8 @@ class DM(ImageSetMethod):
         if cfg.batched and not self.has_bn:
             with torch.no_grad(), autocast(ctx.device, cfg.precision):
                 x = torch.cat(reals)  # chunks of REAL_CHUNK images: 2.3x faster than one 2560-image pass on CPU
-                emb = torch.cat([net.embed(x[i:i + REAL_CHUNK]).float() for i in range(0, len(x), REAL_CHUNK)])
+                emb = torch.cat([self._real_embed(net, x[i:i + REAL_CHUNK]).float()
+                                 for i in range(0, len(x), REAL_CHUNK)])
                 mu_real = emb.view(k, n_real, -1).mean(1)
             with autocast(ctx.device, cfg.syn_precision):
                 mu_syn = net.embed(torch.cat(syns)).float().view(k, ipc, -1).mean(1)
@@ -109,7 +117,7 @@ class DM(ImageSetMethod):
         total = self.syn.new_zeros(())
         for c in range(k):
             with torch.no_grad(), autocast(ctx.device, cfg.precision):
-                mu_real = net.embed(reals[c]).float().mean(0)
+                mu_real = self._real_embed(net, reals[c]).float().mean(0)
             with autocast(ctx.device, cfg.syn_precision):
                 mu_syn = net.embed(syns[c]).float().mean(0)
             total = total + ((mu_real - mu_syn) ** 2).sum()
