@@ -8,6 +8,8 @@ import os
 
 import torch
 
+from .errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 _M_TRIM_THRESHOLD = -1
@@ -93,6 +95,12 @@ class CompiledEmbed:
         return torch.func.functional_call(self._view, state, (x,))
 
     def __call__(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        from torch._dynamo.exc import BackendCompilerFailed  # loaded by torch.compile already
+
         state = {f"net.{k}": v for k, v in net.named_parameters()}
         state.update({f"net.{k}": v for k, v in net.named_buffers()})
-        return self._fn(state, x)
+        try:
+            return self._fn(state, x)
+        except BackendCompilerFailed as e:  # e.g. no C++ compiler on this machine
+            raise ConfigError(f"torch.compile failed here ({type(e.inner_exception).__name__}); install a C++ "
+                              "compiler or run without compile=true") from e
