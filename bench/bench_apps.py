@@ -40,7 +40,8 @@ def continual(args: argparse.Namespace) -> None:
         done = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
         t0 = time.perf_counter()
         for r in range(len(done), args.runs):
-            done.append({"run": r, "accs": run_continual(cfg, tasks, r)})
+            done.append({"run": r, "accs": run_continual(cfg, tasks, r,
+                                                         memory_cache=ROOT / "bench" / "out" / "cache")})
             with log.open("a") as f:
                 f.write(json.dumps(done[-1]) + "\n")
         accs = [d["accs"] for d in done[:args.runs]]

@@ -30,3 +30,21 @@ def test_kd_and_condensed_memory_run(digits):
     assert len(accs[1]) == 2 and all(0 <= a <= 100 for a in accs[1])
     with pytest.raises(ConfigError, match="fill must be one of"):
         run_continual(ContinualConfig(fill="magic"), tasks)
+
+
+def test_condensed_memories_are_condensed_once_for_runs_with_and_without_kd(digits, tmp_path, monkeypatch):
+    tasks = [digits, _shifted(digits)]
+    base = dict(tasks=("a", "b"), epochs=1, fill="condensed", condense_method="dm", condense_iterations=2,
+                memory_per_class=1, precision="fp32")
+    run_continual(ContinualConfig(kd=False, **base), tasks, memory_cache=tmp_path)
+    kept = list(tmp_path.glob("memory_*.safetensors"))
+    assert len(kept) == 1  # one memory: the last task's is never needed
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("condensed again although the memory was kept")
+
+    monkeypatch.setattr("datadistill.api.distill", refuse)
+    accs = run_continual(ContinualConfig(kd=True, **base), tasks, memory_cache=tmp_path)
+    assert len(accs) == 2 and list(tmp_path.glob("memory_*.safetensors")) == kept
+    with pytest.raises(AssertionError, match="condensed again"):  # another seed is another memory
+        run_continual(ContinualConfig(kd=True, seed=1, **base), tasks, memory_cache=tmp_path)

@@ -6,9 +6,13 @@ memory of earlier tasks, optionally with knowledge distillation on the previous 
 temperature 2, as E2E). The memory then receives `memory_per_class` images per class of task t, chosen by
 herding in the network's feature space (E2E) or made by condensing task t (DC/DSA/DM). After every stage the
 network is tested on every task seen so far.
+
+A condensed memory depends only on the task's (subsampled) training images, the method and the seed, never on
+the network, so `memory_cache` can keep it: the runs with and without KD then condense each task once.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,8 +96,36 @@ def _train_stage(net: nn.Module, x: Tensor, y: Tensor, old: nn.Module | None, cf
             opt.step()
 
 
+def _condensed_key(task: DatasetSplits, train: RealData, cfg: ContinualConfig, seed: int) -> str:
+    """What a condensed memory depends on: the training images and labels, the method settings, the seed."""
+    h = hashlib.sha256()
+    h.update(repr((task.info.name, cfg.condense_method, cfg.condense_iterations, cfg.memory_per_class, cfg.model,
+                   seed)).encode())
+    h.update(train.images.float().contiguous().numpy().tobytes())
+    h.update(train.labels.contiguous().numpy().tobytes())
+    return h.hexdigest()[:20]
+
+
+def _condensed(task: DatasetSplits, train: RealData, cfg: ContinualConfig, seed: int,
+               cache: Path | None) -> tuple[Tensor, Tensor]:
+    from ..api import distill
+    from ..synthetic import SyntheticSet
+
+    file = cache / f"memory_{task.info.name}_{_condensed_key(task, train, cfg, seed)}.safetensors" if cache else None
+    if file is not None and file.exists():
+        syn = SyntheticSet.load(file)
+    else:
+        splits = DatasetSplits(task.info, train, task.test)
+        syn = distill(splits, cfg.condense_method, cfg.memory_per_class, iterations=cfg.condense_iterations,
+                      seed=seed, model=cfg.model)
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            syn.save(file)
+    return syn.images, syn.labels
+
+
 def _memory_for(task: DatasetSplits, train: RealData, net: nn.Module, cfg: ContinualConfig,
-                seed: int) -> tuple[Tensor, Tensor]:
+                seed: int, cache: Path | None) -> tuple[Tensor, Tensor]:
     """memory_per_class images per class of one task: herding picks or a condensed set."""
     m = cfg.memory_per_class
     if cfg.fill == "herding":
@@ -102,16 +134,14 @@ def _memory_for(task: DatasetSplits, train: RealData, net: nn.Module, cfg: Conti
             feats = torch.cat([net.embed(train.images[s:s + 1000]).float() for s in range(0, len(train), 1000)])
         idx = torch.cat([ix[herd(feats[ix], m)] for ix in train.class_indices])
         return train.images[idx], train.labels[idx]
-    from ..api import distill
-
-    splits = DatasetSplits(task.info, train, task.test)
-    syn = distill(splits, cfg.condense_method, m, iterations=cfg.condense_iterations, seed=seed, model=cfg.model)
-    return syn.images, syn.labels
+    return _condensed(task, train, cfg, seed, cache)
 
 
 def run_continual(cfg: ContinualConfig, tasks: list[DatasetSplits], run: int = 0,
-                  callback: Callable[[dict[str, Any]], None] | None = None) -> list[list[float]]:
-    """One run: acc[t][j] = test accuracy (%) on task j after stage t (j <= t)."""
+                  callback: Callable[[dict[str, Any]], None] | None = None,
+                  memory_cache: str | Path | None = None) -> list[list[float]]:
+    """One run: acc[t][j] = test accuracy (%) on task j after stage t (j <= t). memory_cache: a folder that
+    keeps condensed memories (reused by any run whose task data, method settings and seed are the same)."""
     if cfg.fill not in FILLS:
         raise ConfigError(f"fill must be one of {', '.join(FILLS)}, got '{cfg.fill}'")
     seed = cfg.seed + run
@@ -130,7 +160,8 @@ def run_continual(cfg: ContinualConfig, tasks: list[DatasetSplits], run: int = 0
         if callback:
             callback({"event": "stage", "run": run, "stage": t, "task": task.info.name, "accs": accs[-1]})
         if cfg.fill != "none" and t + 1 < len(tasks):
-            mx, my = _memory_for(task, train, net, cfg, seed)
+            mx, my = _memory_for(task, train, net, cfg, seed,
+                                 Path(memory_cache) if memory_cache else None)
             mem_x, mem_y = torch.cat([mem_x, mx]), torch.cat([mem_y, my])
         if cfg.kd:
             old = _frozen_copy(net)

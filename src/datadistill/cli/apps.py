@@ -54,7 +54,10 @@ def continual(
     seed: int = typer.Option(0),
     threads: Optional[int] = typer.Option(None),
 ) -> None:
-    """Task-incremental learning over digit datasets with a herding or condensed memory."""
+    """Task-incremental learning over digit datasets with a herding or condensed memory.
+
+    Condensed memories are kept in continual_memories/ beside the results folder, so a run with --kd after one
+    without (or any rerun with the same tasks, settings and seed) condenses nothing again."""
     setup_runtime(threads)
     cfg = ContinualConfig(tasks=tuple(t.strip() for t in tasks.split(",")), size=size, memory_per_class=memory,
                           fill=fill, condense_method=condense_method, condense_iterations=condense_iterations,
@@ -65,7 +68,8 @@ def continual(
     done = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
     for r in range(len(done), runs):
         accs = run_continual(cfg, data, r, callback=lambda e: err.print(
-            f"  run {e['run']} after {e['task']}: " + ", ".join(f"{a:.2f}" for a in e["accs"])))
+            f"  run {e['run']} after {e['task']}: " + ", ".join(f"{a:.2f}" for a in e["accs"])),
+            memory_cache=out_dir.parent / "continual_memories")
         done.append({"run": r, "accs": accs})
         with log.open("a") as f:
             f.write(json.dumps(done[-1]) + "\n")
