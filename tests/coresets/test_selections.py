@@ -4,7 +4,7 @@ import torch
 
 from datadistill.coresets import SELECTIONS, SelectionSource, coreset_set, select
 from datadistill.coresets.forgetting import forgetting_events
-from datadistill.coresets.herding import herd
+from datadistill.coresets.herding import herd, nearest
 from datadistill.coresets.kcenter import k_center
 from datadistill.errors import ConfigError
 from datadistill.evaluate import get_protocol
@@ -45,6 +45,16 @@ def test_herding_running_mean_tracks_the_class_mean():
     rand_err = torch.stack([((pts[torch.randperm(200, generator=gen)[:8]].mean(0) - mu) ** 2).sum()
                             for _ in range(50)]).mean()
     assert herd_err < rand_err / 10
+
+
+def test_nearest_mean_takes_the_points_closest_to_the_mean_and_herding_spreads_out():
+    pts = torch.tensor([[0.0, 0.0], [0.1, 0.0], [0.2, 0.0], [-0.6, 0.0]])  # mean -0.075
+    assert nearest(pts, 3).tolist() == [0, 1, 2]
+    assert herd(pts, 3).tolist() == [0, 1, 3]  # the third pick pulls the running mean back to the class mean
+
+
+def test_nearest_mean_equals_herding_at_one_image_per_class(source):
+    assert torch.equal(select("nearest_mean", source, 1), select("herding", source, 1))
 
 
 def test_k_center_covers_the_outlier():
