@@ -6,7 +6,15 @@ import scipy.stats
 import torch
 
 from datadistill import random_real
-from datadistill.applications.nas import Candidate, NASConfig, run_search, search_space, spearman, summarize
+from datadistill.applications.nas import (
+    Candidate,
+    NASConfig,
+    early_stopping_steps,
+    run_search,
+    search_space,
+    spearman,
+    summarize,
+)
 
 
 def test_search_space_is_the_papers_720():
@@ -33,6 +41,14 @@ def test_tiny_search_ranks_resumes_and_summarizes(digits, tmp_path):
     assert len(res["full"]) == 5 and len(res["random"]) == 5
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert len(lines) == 15  # nothing retrained on resume
-    summary = summarize(log, top=0.5)
+    summary = summarize(log, top=3)
     for proxy in ("random", "early"):
         assert -1 <= summary[proxy]["spearman_top"] <= 1 and summary[proxy]["chosen"] in res["full"]
+
+
+def test_early_stopping_gets_the_iterations_of_a_proxy():
+    cfg = NASConfig(proxy_epochs=100, batch_size=256)
+    ten_per_class = (torch.zeros(100, 1, 8, 8), torch.zeros(100, dtype=torch.long))
+    fifty_per_class = (torch.zeros(500, 1, 8, 8), torch.zeros(500, dtype=torch.long))
+    assert early_stopping_steps({"random": ten_per_class, "early": None}, cfg) == 100  # one batch per epoch
+    assert early_stopping_steps({"random": fifty_per_class, "early": None}, cfg) == 200

@@ -91,15 +91,18 @@ def continual(
 def nas(
     dataset: str = typer.Option("mnist"),
     proxy: list[str] = typer.Option([], "--proxy", help="NAME=ARTIFACT (a set to train candidates on), repeatable"),
-    early_stopping: bool = typer.Option(True, help="also rank by one epoch on the full data"),
+    early_stopping: bool = typer.Option(True, help="also rank by training on the full data for as many iterations "
+                                        "as a proxy takes"),
     out_dir: Path = typer.Option(Path("runs/nas"), "--out", help="results folder (rerun to resume)"),
     depths: str = typer.Option("1,2,3,4"),
     widths: str = typer.Option("32,64,128,256"),
     acts: str = typer.Option("relu,leakyrelu,sigmoid"),
     norms: str = typer.Option("none,batchnorm,layernorm,instancenorm,groupnorm"),
     poolings: str = typer.Option("none,maxpooling,avgpooling"),
-    proxy_epochs: int = typer.Option(300),
+    proxy_epochs: int = typer.Option(100, help="epochs on each proxy set (the paper: 100)"),
     full_epochs: int = typer.Option(2, help="epochs of full-data training (the ranking to match)"),
+    top: int = typer.Option(10, help="Spearman over this many candidates best on the full data (the paper: 10)"),
+    runs: int = typer.Option(1, help="trainings per candidate and proxy, averaged (the paper: 5)"),
     data_root: Optional[Path] = typer.Option(None),
     seed: int = typer.Option(0),
     threads: Optional[int] = typer.Option(None),
@@ -120,7 +123,7 @@ def nas(
     if early_stopping:
         proxies["early-stopping"] = None
     out_dir.mkdir(parents=True, exist_ok=True)
-    cfg = NASConfig(proxy_epochs=proxy_epochs, full_epochs=full_epochs, seed=seed)
+    cfg = NASConfig(proxy_epochs=proxy_epochs, full_epochs=full_epochs, top=top, runs=runs, seed=seed)
     run_search(data, val, proxies, space, cfg, out_dir / "search.jsonl",
                callback=lambda r: err.print(f"  {r['proxy']:<16} {r['candidate']:<40} {r['val_acc']:.2f} %"))
     summary = summarize(out_dir / "search.jsonl", cfg.top)
