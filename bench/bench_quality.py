@@ -2,6 +2,7 @@
 
   python bench/bench_quality.py --experts bench/out/experts_mnist          # every method
   python bench/bench_quality.py --methods dm dsa --budget 10m               # some methods
+  python bench/bench_quality.py --methods mtt --experts bench/out/experts_mnist --opt mtt.max_start_epoch=2
 
 Each method runs its published settings under `budget` of distillation time (data loading and the final
 evaluation are not counted), then the set is evaluated with one common protocol so the rows compare: DSA
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb  # noqa: E402
 
 from datadistill import api, random_real  # noqa: E402
-from datadistill.cli.main import parse_budget  # noqa: E402
+from datadistill.cli.main import parse_budget, parse_options  # noqa: E402
 from datadistill.evaluate import get_protocol  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 
@@ -31,11 +32,13 @@ METHODS = ["dc", "dsa", "dm", "mtt", "dd"]
 
 
 def method_settings(method: str, args: argparse.Namespace) -> dict | None:
+    """The method's options: the defaults below, then --opt METHOD.KEY=VALUE for that method."""
+    own = parse_options([o.partition(".")[2] for o in args.opt if o.partition(".")[0] == method])
     if method == "mtt":
-        return {"expert_dir": str(args.experts)} if args.experts else None
+        return {"expert_dir": str(args.experts), **own} if args.experts else None
     if method == "dd":
-        return {"model": "lenet", "init": "fixed"}
-    return {"precision": "bf16"}
+        return {"model": "lenet", "init": "fixed", **own}
+    return {"precision": "bf16", **own}
 
 
 def main() -> None:
@@ -46,6 +49,8 @@ def main() -> None:
     p.add_argument("--models", type=int, default=3)
     p.add_argument("--epochs", type=int, default=300)
     p.add_argument("--experts", type=Path, default=None)
+    p.add_argument("--opt", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                   help="a method option, e.g. mtt.max_start_epoch=2 for a buffer of short experts")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     args = p.parse_args()
@@ -76,7 +81,8 @@ def main() -> None:
                       "protocol": proto.name, "acc_mean": round(res.mean, 2), "acc_std": round(res.std, 2),
                       "n_models": len(res.accs), "iterations": its, "wall_s": round(time.perf_counter() - t, 1),
                       "distill_s": dist, "s_per_iter": round(dist / max(1, its), 3), "peak_rss_mb": peak_rss_mb(),
-                      "budgeted": True, "command": command_line(), "eval_epochs": args.epochs})
+                      "budgeted": True, "command": command_line(), "eval_epochs": args.epochs,
+                      "options": [o for o in args.opt if o.partition(".")[0] == method]})
     m = machine()
     append_markdown(
         f"Quality per minute: MNIST IPC {args.ipc} within {args.budget} of distillation, every method",
