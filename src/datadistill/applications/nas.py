@@ -25,6 +25,7 @@ from ..data.base import DatasetSplits, RealData
 from ..evaluate import EvalSpec, evaluate_tensors
 from ..evaluate.protocols import Protocol
 from ..models.convnet import ACTS, NORMS, POOLINGS
+from ..seeding import make_generator
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def early_stopping_steps(proxies: dict[str, tuple[torch.Tensor, torch.Tensor] | 
 
 def _first_batches(train: RealData, steps: int, batch: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The images of `steps` shuffled full-data batches (reshuffled each pass), for a one-epoch training."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = make_generator(seed, "nas", "early-stopping")
     need = steps * batch
     order = torch.cat([torch.randperm(len(train), generator=gen) for _ in range(math.ceil(need / len(train)))])
     idx = order[:need]
@@ -119,7 +120,8 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
         for line in log.read_text().splitlines():
             r = json.loads(line)
             done.setdefault(r["proxy"], {})[r["candidate"]] = r["val_acc"]
-    early = _first_batches(data.train, early_stopping_steps(proxies, cfg), cfg.batch_size, cfg.seed)
+    early = _first_batches(data.train, early_stopping_steps(proxies, cfg), cfg.batch_size, cfg.seed) \
+        if None in proxies.values() else None
     jobs = [("full", (data.train.images, data.train.labels), cfg.full_epochs)]
     jobs += [(k, early if v is None else v, 1 if v is None else cfg.proxy_epochs) for k, v in proxies.items()]
     for proxy, (x, y), epochs in jobs:
