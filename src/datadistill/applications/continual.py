@@ -145,6 +145,7 @@ def run_continual(cfg: ContinualConfig, tasks: list[DatasetSplits], run: int = 0
     if cfg.fill not in FILLS:
         raise ConfigError(f"fill must be one of {', '.join(FILLS)}, got '{cfg.fill}'")
     seed = cfg.seed + run
+    cache = Path(memory_cache) if memory_cache else None
     gen = make_generator(seed, "continual")
     info = tasks[0].info
     net = create_model(cfg.model, info.channels, info.num_classes, tasks[0].train.images.shape[-2:],
@@ -160,8 +161,7 @@ def run_continual(cfg: ContinualConfig, tasks: list[DatasetSplits], run: int = 0
         if callback:
             callback({"event": "stage", "run": run, "stage": t, "task": task.info.name, "accs": accs[-1]})
         if cfg.fill != "none" and t + 1 < len(tasks):
-            mx, my = _memory_for(task, train, net, cfg, seed,
-                                 Path(memory_cache) if memory_cache else None)
+            mx, my = _memory_for(task, train, net, cfg, seed, cache)
             mem_x, mem_y = torch.cat([mem_x, mx]), torch.cat([mem_y, my])
         if cfg.kd:
             old = _frozen_copy(net)
