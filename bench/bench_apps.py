@@ -8,7 +8,8 @@ Continual learning runs MNIST -> USPS -> UCI digits (28x28) with herding and con
 without KD, and writes the accuracy on every seen task after each stage. NAS ranks the candidates by
 validation accuracy after training on each proxy (random real, herding, the given distilled sets: 100 epochs;
 early stopping: the full data for as many iterations) and compares with full-data training (Spearman over the
-top 10). Both resume from their logs in bench/out/.
+top 10). Both resume from their results folders in bench/out/ (the layout of the CLI's, so
+`datadistill report bench/out/continual_* bench/out/nas_mnist_48` shows them).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import json
 import statistics
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -27,6 +29,7 @@ from datadistill import api, random_real  # noqa: E402
 from datadistill.applications.continual import ContinualConfig, load_tasks, run_continual  # noqa: E402
 from datadistill.applications.nas import NASConfig, run_search, search_space, summarize  # noqa: E402
 from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
+from datadistill.report import write_app_results  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 
 
@@ -37,7 +40,9 @@ def continual(args: argparse.Namespace) -> None:
                               train_per_class=args.train_per_class, condense_method=args.condense_method,
                               condense_iterations=args.condense_iterations)
         tasks = load_tasks(cfg, args.data_root)
-        log = ROOT / "bench" / "out" / f"continual_{fill}_kd{int(kd)}.jsonl"
+        folder = ROOT / "bench" / "out" / f"continual_{fill}_kd{int(kd)}"  # the CLI's results-folder layout
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / "runs.jsonl"
         done = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
         t0 = time.perf_counter()
         for r in range(len(done), args.runs):
@@ -45,6 +50,9 @@ def continual(args: argparse.Namespace) -> None:
                                                          memory_cache=ROOT / "bench" / "out" / "cache")})
             with log.open("a") as f:
                 f.write(json.dumps(done[-1]) + "\n")
+        (folder / "config.json").write_text(json.dumps({"config": cfg.__dict__, "runs": args.runs}, indent=2,
+                                                       default=list))
+        write_app_results(folder)  # its table and plot; `datadistill report` takes the folder too
         accs = [d["accs"] for d in done[:args.runs]]
         last = [statistics.mean(a[-1]) for a in accs]  # mean over all tasks after the last stage
         stages = " / ".join(f"{statistics.mean(statistics.mean(a[t]) for a in accs):.2f}" for t in range(len(accs[0])))
@@ -81,14 +89,19 @@ def nas(args: argparse.Namespace) -> None:
     proxies["early-stopping"] = None
     space = search_space(args.depths, args.widths, args.acts, args.norms, args.poolings)
     cfg = NASConfig(proxy_epochs=args.proxy_epochs, full_epochs=args.full_epochs, runs=args.nas_runs, seed=args.seed)
-    log = ROOT / "bench" / "out" / f"nas_mnist_{len(space)}.jsonl"
+    folder = ROOT / "bench" / "out" / f"nas_mnist_{len(space)}"  # the CLI's results-folder layout
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "search.jsonl"
     run_search(data, val, proxies, space, cfg, log)
     summary = summarize(log, cfg.top)
+    (folder / "config.json").write_text(json.dumps({"config": asdict(cfg), "dataset": "mnist",
+                                                    "candidates": len(space), "proxies": list(proxies)}, indent=2))
+    write_app_results(folder)
     rows = [f"| {k} | {s['spearman_top']:.2f} | {s['spearman_all']:.2f} | {s['chosen']} | {s['chosen_full_val']:.2f} | "
-            f"{s['seconds'] / 60:.1f} min |" for k, s in summary.items()]
+            f"{s['chosen_full_test']:.2f} | {s['seconds'] / 60:.1f} min |" for k, s in summary.items()]
     for k, s in summary.items():
         append_jsonl({"bench": "nas", "method": k, "dataset": "mnist", "ipc": args.ipc, "protocol": "nas-proxy",
-                      "acc_mean": s["chosen_full_val"], "acc_std": None, "n_models": len(space), "iterations": 0,
+                      "acc_mean": s["chosen_full_test"], "acc_std": None, "n_models": len(space), "iterations": 0,
                       "wall_s": round(s["seconds"], 1), "peak_rss_mb": peak_rss_mb(), "budgeted": False,
                       "command": command_line(), "spearman_top": s["spearman_top"], "spearman_all": s["spearman_all"]})
     m = machine()
@@ -99,8 +112,9 @@ def nas(args: argparse.Namespace) -> None:
         f"{args.nas_runs} training(s) each; ground truth {args.full_epochs} epochs on the full training split "
         "(minus a 10 % validation split that ranks everything); Spearman (top) over the 10 candidates best on the "
         "full data.\n\n"
-        "| proxy | Spearman (top) | Spearman (all) | chosen | chosen's full-data val acc | time |\n"
-        "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows))
+        "| proxy | Spearman (top) | Spearman (all) | chosen | chosen's full-data val acc | chosen's full-data test acc "
+        "| time |\n| --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) +
+        f"\n\nPer-candidate log, table and rank plot: `{folder.relative_to(ROOT)}/` (results.md).")
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import ArtifactError
 from .evaluate.train import EvalResult
@@ -162,15 +162,118 @@ def _per_run(e: RunEntry) -> list[Block]:
     return blocks
 
 
+def _mean_std(vals: list[float]) -> str:
+    m = sum(vals) / len(vals)
+    return f"{m:.2f} +- {(sum((v - m) ** 2 for v in vals) / len(vals)) ** 0.5:.2f}"
+
+
+def _continual_blocks(folder: Path) -> list[Block]:
+    """A `datadistill continual` results folder: accuracy on every seen task after each stage, and its plot."""
+    meta = json.loads((folder / "config.json").read_text())
+    cfg, n = meta["config"], meta["runs"]
+    runs = [json.loads(x)["accs"] for x in (folder / "runs.jsonl").read_text().splitlines() if x.strip()][:n]
+    tasks = list(cfg["tasks"])
+    rows = [[name, *[_mean_std([r[t][j] for r in runs]) if j <= t else "" for j in range(len(tasks))]]
+            for t, name in enumerate(tasks)]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for j, name in enumerate(tasks):
+        xs = list(range(j, len(tasks)))
+        ax.plot([tasks[t] for t in xs], [sum(r[t][j] for r in runs) / len(runs) for t in xs], marker="o",
+                label=f"test on {name}")
+    ax.set_xlabel("after training on")
+    ax.set_ylabel("accuracy (%)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    what = (f"memory {cfg['fill']} ({cfg['memory_per_class']} per class per task), KD "
+            f"{'on' if cfg['kd'] else 'off'}, {len(runs)} runs")
+    return [("h2", f"Continual learning {' -> '.join(tasks)} ({folder.name}): {what}"),
+            ("p", "Test accuracy (%) on each task after each training stage, mean +- std over runs."),
+            ("table", ["after", *[f"test {t}" for t in tasks]], rows),
+            ("img", f"{folder.name}_stages.png", _png(fig), "accuracy on each task after each stage")]
+
+
+def _nas_blocks(folder: Path) -> list[Block]:
+    """A `datadistill nas` results folder: each proxy's rank correlation, pick and time, and its scatter plot."""
+    from .applications.nas import load_log, summarize
+
+    meta = json.loads((folder / "config.json").read_text())
+    top = meta["config"]["top"]
+    summary = summarize(folder / "search.jsonl", top)
+    results, _, _ = load_log(folder / "search.jsonl")
+    num = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    rows = [[k, num(v["spearman_top"]), num(v["spearman_all"]), v["chosen"], num(v["chosen_full_val"]),
+             num(v["chosen_full_test"]), f"{v['seconds'] / 60:.1f} min"] for k, v in summary.items()]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    full = results["full"]
+    best = set(sorted(full, key=full.get, reverse=True)[:top])
+    proxies = [k for k in results if k != "full"]
+    fig, axes = plt.subplots(1, max(1, len(proxies)), figsize=(3.2 * max(1, len(proxies)), 3), squeeze=False)
+    for ax, name in zip(axes[0], proxies):
+        for chosen, colour in ((False, "0.6"), (True, "C3")):
+            names = [c for c in results[name] if c in full and (c in best) == chosen]
+            ax.scatter([results[name][c] for c in names], [full[c] for c in names], s=12, c=colour,
+                       label=f"top {top} on full data" if chosen else "others")
+        ax.set_title(name)
+        ax.set_xlabel("val acc after proxy training")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("val acc after full training")
+    axes[0][0].legend(fontsize=7)
+    return [("h2", f"Architecture search on proxy sets ({folder.name}): {meta.get('candidates', len(full))} "
+                   f"ConvNets on {meta.get('dataset', '?')}"),
+            ("p", f"Spearman rank correlation with full-data training over the {top} candidates best on the full "
+                  "data (top) and over all; the candidate each proxy ranks first, with its validation and test "
+                  "accuracy after full-data training; the time spent training on the proxy."),
+            ("table", ["proxy", "Spearman (top)", "Spearman (all)", "chosen", "chosen: full-data val %",
+                       "chosen: full-data test %", "time"], rows),
+            ("img", f"{folder.name}_ranks.png", _png(fig), "each candidate: proxy vs full-data validation accuracy")]
+
+
+# application results folders the report recognises: (how to tell one, its section)
+APP_SECTIONS: dict[str, tuple[Callable[[Path], bool], Callable[[Path], list[Block]]]] = {
+    "continual": (lambda p: (p / "runs.jsonl").exists() and (p / "config.json").exists(), _continual_blocks),
+    "nas": (lambda p: (p / "search.jsonl").exists() and (p / "config.json").exists(), _nas_blocks),
+}
+
+
+def app_kind(path: str | Path) -> str | None:
+    """'continual' / 'nas' for an application's results folder, None otherwise."""
+    path = Path(path)
+    return next((k for k, (is_it, _) in APP_SECTIONS.items() if path.is_dir() and is_it(path)), None)
+
+
+def write_app_results(folder: str | Path) -> Path:
+    """An application's results folder's own page: folder/results.md with its table and plot (folder/img/)."""
+    folder = Path(folder)
+    kind = app_kind(folder)
+    if kind is None:
+        raise ArtifactError(f"{folder} holds no continual or NAS results; run `datadistill continual` or `nas` first")
+    md = folder / "results.md"
+    md.write_text(to_markdown(APP_SECTIONS[kind][1](folder), folder / "img"))
+    return md
+
+
 def report_blocks(paths: list[str | Path], title: str = "datadistill report") -> list[Block]:
-    """The report's content, format-neutral."""
+    """The report's content, format-neutral: distilled sets (run folders or artifacts) and the results folders
+    of the applications (continual learning, architecture search)."""
     if not paths:
-        raise ArtifactError("no runs given; pass run folders or .safetensors artifacts")
-    entries = [RunEntry.open(p) for p in paths]
+        raise ArtifactError("no runs given; pass run folders, .safetensors artifacts or continual/NAS results folders")
+    apps = [(Path(p), app_kind(p)) for p in paths if app_kind(p)]
+    entries = [RunEntry.open(p) for p in paths if not app_kind(p)]
     blocks: list[Block] = [("h1", title), ("p", "Accuracies are mean +- std over the stated number of fresh "
-                                              "networks, tested on the real test split."), ("h2", "Summary"),
-                           _summary(entries)]
-    blocks += _method_tables(entries) + _crossarch(entries)
+                                              "networks, tested on the real test split.")]
+    if entries:
+        blocks += [("h2", "Summary"), _summary(entries)] + _method_tables(entries) + _crossarch(entries)
+    for folder, kind in apps:
+        blocks += APP_SECTIONS[kind][1](folder)
     for e in entries:
         blocks += _per_run(e)
     return blocks

@@ -1,6 +1,7 @@
 """The CLI end to end on the embedded digits: thin commands, one-line errors, run folders."""
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from datadistill.cli.main import app, parse_budget, parse_options
@@ -132,10 +133,24 @@ def test_continual_and_nas_commands(tmp_path):
     res = invoke("continual", "--tasks", "digits,digits", "--size", "8", "--epochs", "1", "--runs", "2",
                  "--memory", "2", "--out", str(tmp_path / "cl"))
     assert res.exit_code == 0, res.output
-    assert (tmp_path / "cl" / "stages.png").exists() and len((tmp_path / "cl" / "runs.jsonl").read_text().splitlines()) == 2
+    assert len((tmp_path / "cl" / "runs.jsonl").read_text().splitlines()) == 2
+    page = (tmp_path / "cl" / "results.md").read_text()
+    assert "| after | test digits | test digits |" in page and (tmp_path / "cl" / "img" / "cl_stages.png").exists()
+    assert (tmp_path / ".continual_memories").is_dir() is False  # herding memories are not cached
     invoke("baseline", "random", "--ipc", "2", "--out", str(tmp_path / "r.safetensors"))
     res = invoke("nas", "--dataset", "digits", "--proxy", f"random={tmp_path / 'r.safetensors'}", "--depths", "1,2",
                  "--widths", "16", "--acts", "relu", "--norms", "instancenorm,none", "--poolings", "avgpooling",
                  "--proxy-epochs", "5", "--full-epochs", "1", "--out", str(tmp_path / "nas"))
     assert res.exit_code == 0, res.output
     assert "early-stopping" in res.output and (tmp_path / "nas" / "summary.json").exists()
+    summary = json.loads((tmp_path / "nas" / "summary.json").read_text())
+    assert set(summary) == {"random", "early-stopping", "full data"} and summary["full data"]["spearman_all"] == pytest.approx(1.0)
+    assert 0 <= summary["random"]["chosen_full_test"] <= 100
+    assert "nas_ranks.png" in (tmp_path / "nas" / "results.md").read_text()
+    # both folders become sections of the report, beside a distilled set
+    res = invoke("report", str(tmp_path / "cl"), str(tmp_path / "nas"), str(tmp_path / "r.safetensors"),
+                 "--out", str(tmp_path / "rep"))
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "Continual learning digits -&gt; digits" in page and "Architecture search on proxy sets" in page
+    assert page.count("data:image/png;base64,") >= 3  # stages plot, rank plot, the set's grid

@@ -38,3 +38,16 @@ def test_learned_lr_reaches_every_model(digits):
                              EvalSpec("mlp", get_protocol("quick", epochs=0), 2)).accs]
     assert a.accs == pytest.approx(init[0], abs=1e-6)  # a vanishing lr leaves the initial networks
     assert torch.isfinite(torch.tensor(a.accs)).all()
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_the_same_trained_networks_are_tested_on_extra_splits(digits, batched):
+    s = random_real(digits, 2, 0)
+    rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
+    spec = EvalSpec("convnet", get_protocol("quick", epochs=5), 2, seed=3, batched=batched)
+    res = evaluate_tensors(s.images, s.labels, digits.info, digits.test, spec, also=(val, digits.test))
+    plain = evaluate_tensors(s.images, s.labels, digits.info, digits.test, spec)
+    assert res.accs == plain.accs and "also_accs" not in plain.config  # asking for more changes nothing
+    on_val, on_test = res.config["also_accs"]
+    assert on_test == res.accs  # the second extra split is the test split itself: the same networks
+    assert len(on_val) == 2 and on_val != on_test

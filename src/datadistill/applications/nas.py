@@ -5,7 +5,8 @@ subset) is trained on a proxy (random real, herding, a distilled set: 100 epochs
 stopping: the full data for the same number of SGD iterations as a proxy needs) and ranked by its accuracy on a
 validation split carved from the training data. The ranking is compared with the one from full-data training by
 Spearman's rank correlation over the 10 candidates best on the full data (the paper's choice), and
-the best-ranked candidate's full-data test accuracy is what the search would deliver. Results are appended to
+the best-ranked candidate's test accuracy after full-data training is what the search would deliver (full-data
+training records every candidate's test accuracy beside its validation accuracy). Results are appended to
 a JSON-lines file as they come, so a search resumes where it stopped.
 """
 from __future__ import annotations
@@ -101,19 +102,26 @@ def _first_batches(train: RealData, steps: int, batch: int, seed: int) -> tuple[
     return train.images[idx], train.labels[idx]
 
 
-def _val_acc(cand: Candidate, x: torch.Tensor, y: torch.Tensor, data: DatasetSplits, val: RealData,
-             epochs: int, cfg: NASConfig) -> float:
+def _accs(cand: Candidate, x: torch.Tensor, y: torch.Tensor, data: DatasetSplits, val: RealData,
+          epochs: int, cfg: NASConfig, with_test: bool) -> dict[str, float]:
+    """Validation accuracy of `cand` trained on (x, y), and its test accuracy when asked (full-data training:
+    what the search delivers for the candidate it picks)."""
     proto = Protocol("nas", epochs=epochs, batch_size=cfg.batch_size,
                      precision="fp32" if cand.norm == "batchnorm" else "bf16")
     spec = EvalSpec("convnet", proto, runs=cfg.runs, seed=cfg.seed, model_kw=cand.model_kw())
-    return evaluate_tensors(x, y, data.info, val, spec).mean
+    res = evaluate_tensors(x, y, data.info, val, spec, also=(data.test,) if with_test else ())
+    accs = {"val_acc": res.mean}
+    if with_test:
+        accs["test_acc"] = sum(res.config["also_accs"][0]) / cfg.runs
+    return accs
 
 
 def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torch.Tensor, torch.Tensor] | None],
                candidates: list[Candidate], cfg: NASConfig, log: Path,
                callback: Callable[[dict[str, Any]], None] | None = None) -> dict[str, dict[str, float]]:
     """Validation accuracy of every candidate under every proxy (None = early stopping on the full data) and
-    under full-data training ('full'); resumes from `log` (JSON lines). Returns {proxy: {candidate: acc}}.
+    under full-data training ('full', which also records each candidate's test accuracy); resumes from `log`
+    (JSON lines). Returns {proxy: {candidate: validation acc}}.
     Early stopping trains one pass over early_stopping_steps(...) shuffled full-data batches."""
     done: dict[str, dict[str, float]] = {}
     if log.exists():
@@ -129,37 +137,45 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
             if cand.name in done.get(proxy, {}):
                 continue
             t0 = time.perf_counter()
-            acc = _val_acc(cand, x, y, data, val, epochs, cfg)
-            rec = {"proxy": proxy, "candidate": cand.name, "val_acc": acc, "seconds": time.perf_counter() - t0}
+            accs = _accs(cand, x, y, data, val, epochs, cfg, with_test=proxy == "full")
+            rec = {"proxy": proxy, "candidate": cand.name, **accs, "seconds": time.perf_counter() - t0}
             with log.open("a") as f:
                 f.write(json.dumps(rec) + "\n")
-            done.setdefault(proxy, {})[cand.name] = acc
+            done.setdefault(proxy, {})[cand.name] = accs["val_acc"]
             if callback:
                 callback(rec)
     return done
 
 
-def summarize(log: Path, top: int) -> dict[str, dict[str, Any]]:
-    """Per proxy (from the search log): the best-ranked candidate, the Spearman correlation with full-data
-    training over the top candidates (by full-data accuracy), and the proxy's total training time."""
+def load_log(log: Path) -> tuple[dict[str, dict[str, float]], dict[str, float], dict[str, float]]:
+    """A search log as ({proxy: {candidate: val acc}}, {candidate: full-data test acc}, {proxy: seconds})."""
     results: dict[str, dict[str, float]] = {}
+    tests: dict[str, float] = {}
     seconds: dict[str, float] = {}
     for line in log.read_text().splitlines():
         r = json.loads(line)
         results.setdefault(r["proxy"], {})[r["candidate"]] = r["val_acc"]
+        if r.get("test_acc") is not None:
+            tests[r["candidate"]] = r["test_acc"]
         seconds[r["proxy"]] = seconds.get(r["proxy"], 0.0) + r["seconds"]
+    return results, tests, seconds
+
+
+def summarize(log: Path, top: int) -> dict[str, dict[str, Any]]:
+    """Per proxy (from the search log): the best-ranked candidate, its validation and test accuracy after
+    full-data training, the Spearman correlation with full-data training over the `top` candidates (by
+    full-data validation accuracy) and over all, and the proxy's total training time. The last entry, 'full
+    data', is the search on the full data itself (the reference every proxy is measured against)."""
+    results, tests, seconds = load_log(log)
     full = results["full"]
-    names = sorted(full, key=full.get, reverse=True)
-    best = names[:top]
+    best = sorted(full, key=full.get, reverse=True)[:top]
     out = {}
-    for proxy, accs in results.items():
-        if proxy == "full":
-            continue
+    for proxy, accs in [*((k, v) for k, v in results.items() if k != "full"), ("full", full)]:
         common = [n for n in best if n in accs]
         chosen = max(accs, key=accs.get)
-        out[proxy] = {"spearman_top": spearman([accs[n] for n in common], [full[n] for n in common]),
-                      "spearman_all": spearman([accs[n] for n in full if n in accs],
-                                               [full[n] for n in full if n in accs]),
-                      "chosen": chosen, "chosen_full_val": full.get(chosen), "top_k": len(common),
-                      "seconds": seconds[proxy]}
+        out["full data" if proxy == "full" else proxy] = {
+            "spearman_top": spearman([accs[n] for n in common], [full[n] for n in common]),
+            "spearman_all": spearman([accs[n] for n in full if n in accs], [full[n] for n in full if n in accs]),
+            "chosen": chosen, "chosen_full_val": full.get(chosen), "chosen_full_test": tests.get(chosen),
+            "top_k": len(common), "seconds": seconds[proxy]}
     return out

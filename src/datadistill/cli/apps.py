@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 
@@ -13,27 +14,9 @@ from rich.table import Table
 from .. import api
 from ..applications.continual import ContinualConfig, load_tasks, run_continual
 from ..applications.nas import NASConfig, run_search, search_space, summarize
+from ..report import write_app_results
 from ..runtime import setup_runtime
 from .main import app, err, friendly, out
-
-
-def _plot_stages(accs: list[list[list[float]]], names: list[str], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3))
-    for j, name in enumerate(names):
-        xs = list(range(j, len(names)))
-        ms = [statistics.mean(run[t][j] for run in accs) for t in xs]
-        ax.plot([names[t] for t in xs], ms, marker="o", label=f"test on {name}")
-    ax.set_xlabel("after training on")
-    ax.set_ylabel("accuracy (%)")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
 
 
 @app.command()
@@ -56,7 +39,7 @@ def continual(
 ) -> None:
     """Task-incremental learning over digit datasets with a herding or condensed memory.
 
-    Condensed memories are kept in continual_memories/ beside the results folder, so a run with --kd after one
+    Condensed memories are kept in .continual_memories/ beside the results folder, so a run with --kd after one
     without (or any rerun with the same tasks, settings and seed) condenses nothing again."""
     setup_runtime(threads)
     cfg = ContinualConfig(tasks=tuple(t.strip() for t in tasks.split(",")), size=size, memory_per_class=memory,
@@ -69,7 +52,7 @@ def continual(
     for r in range(len(done), runs):
         accs = run_continual(cfg, data, r, callback=lambda e: err.print(
             f"  run {e['run']} after {e['task']}: " + ", ".join(f"{a:.2f}" for a in e["accs"])),
-            memory_cache=out_dir.parent / "continual_memories")
+            memory_cache=out_dir.parent / ".continual_memories")
         done.append({"run": r, "accs": accs})
         with log.open("a") as f:
             f.write(json.dumps(done[-1]) + "\n")
@@ -82,8 +65,8 @@ def continual(
             cells.append(f"{statistics.mean(vals):.2f} +- {statistics.pstdev(vals):.2f}" if vals else "")
         table.add_row(name, *cells)
     out.print(table)
-    _plot_stages(all_accs, list(cfg.tasks), out_dir / "stages.png")
     (out_dir / "config.json").write_text(json.dumps({"config": cfg.__dict__, "runs": runs}, indent=2, default=list))
+    err.print(f"table and plot: {write_app_results(out_dir)}")
 
 
 @app.command()
@@ -128,8 +111,13 @@ def nas(
                callback=lambda r: err.print(f"  {r['proxy']:<16} {r['candidate']:<40} {r['val_acc']:.2f} %"))
     summary = summarize(out_dir / "search.jsonl", cfg.top)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    table = Table("proxy", "Spearman (top)", "Spearman (all)", "chosen", "its full-data val acc", "time")
+    (out_dir / "config.json").write_text(json.dumps({"config": asdict(cfg), "dataset": dataset,
+                                                     "candidates": len(space), "proxies": list(proxies)}, indent=2))
+    table = Table("proxy", "Spearman (top)", "Spearman (all)", "chosen", "its full-data val acc",
+                  "its full-data test acc", "time")
+    num = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     for name, s in summary.items():
-        table.add_row(name, f"{s['spearman_top']:.2f}", f"{s['spearman_all']:.2f}", s["chosen"],
-                      f"{s['chosen_full_val']:.2f}", f"{s['seconds'] / 60:.1f} min")
+        table.add_row(name, num(s["spearman_top"]), num(s["spearman_all"]), s["chosen"], num(s["chosen_full_val"]),
+                      num(s["chosen_full_test"]), f"{s['seconds'] / 60:.1f} min")
     out.print(table)
+    err.print(f"table and plot: {write_app_results(out_dir)}")

@@ -119,9 +119,11 @@ class EvalSpec:
 
 
 def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: RealData, spec: EvalSpec,
-                     lr: float | None = None, on_model: Callable[[int, float], None] | None = None
-                     ) -> EvalResult:
-    """Train spec.runs fresh networks on (x, y) with the protocol and test each on `test`."""
+                     lr: float | None = None, on_model: Callable[[int, float], None] | None = None,
+                     also: tuple[RealData, ...] = ()) -> EvalResult:
+    """Train spec.runs fresh networks on (x, y) with the protocol and test each on `test`; the same trained
+    networks are also tested on each split of `also` (e.g. a validation split), listed per split in
+    config['also_accs']."""
     proto = spec.protocol
     assert proto is not None
     aug = None if proto.augment == "none" else make_augment(proto.augment, info.name)
@@ -130,10 +132,10 @@ def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: 
     nets = [create_model(spec.model, info.channels, info.num_classes, info.im_size, generator=g,
                          **dict(spec.model_kw)).to(spec.device) for g in gens]
     together = spec.batched and len(nets) > 1 and batchable(nets[0])
-    done: dict[int, float] = {}
+    done: dict[int, tuple[float, list[float]]] = {}
 
-    def record(j: int, acc: float) -> None:
-        done[mine[j]] = acc
+    def record(j: int, acc: float, extra: list[float]) -> None:
+        done[mine[j]] = (acc, extra)
         if on_model:
             on_model(mine[j], acc)
 
@@ -142,14 +144,17 @@ def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: 
         for s in range(0, len(nets), group):
             part = slice(s, s + group)
             trained = train_batched(nets[part], x, y, proto, gens[part], lr=lr, augment=aug)
-            for j, acc in enumerate(test_accuracies(trained, test, proto.test_batch, proto.precision), start=s):
-                record(j, acc)
+            main, *extra = (test_accuracies(trained, t, proto.test_batch, proto.precision) for t in (test, *also))
+            for k, acc in enumerate(main):
+                record(s + k, acc, [e[k] for e in extra])
     else:
         for j, (net, gen) in enumerate(zip(nets, gens)):
             train_network(net, x, y, proto, gen, lr=lr, augment=aug)
-            record(j, test_accuracy(net, test, proto.test_batch, proto.precision))
+            acc, *extra = (test_accuracy(net, t, proto.test_batch, proto.precision) for t in (test, *also))
+            record(j, acc, extra)
     merged = spec.world.gather(done)
-    accs = [merged[i] for i in range(spec.runs)]
-    return EvalResult(proto.name, spec.model, accs, spec.seed,
-                      {"protocol": proto.to_dict(), "model_kw": dict(spec.model_kw), "n_train": len(x),
-                       "batched": together})
+    accs = [merged[i][0] for i in range(spec.runs)]
+    config = {"protocol": proto.to_dict(), "model_kw": dict(spec.model_kw), "n_train": len(x), "batched": together}
+    if also:
+        config["also_accs"] = [[merged[i][1][k] for i in range(spec.runs)] for k in range(len(also))]
+    return EvalResult(proto.name, spec.model, accs, spec.seed, config)
