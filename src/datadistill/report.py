@@ -56,12 +56,18 @@ def _fmt(res: EvalResult | None) -> str:
     return f"{res.mean:.2f} +- {res.std:.2f} (n={len(res.accs)})" if res else "-"
 
 
-def _png(fig_or_array: Any) -> bytes:
+def _pyplot() -> Any:
+    """matplotlib.pyplot on the file-only Agg backend (imported only when a report draws)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _png(fig_or_array: Any) -> bytes:
+    plt = _pyplot()
     buf = io.BytesIO()
     if hasattr(fig_or_array, "savefig"):
         fig_or_array.savefig(buf, format="png", dpi=100, bbox_inches="tight")
@@ -81,11 +87,7 @@ def _grid_png(syn: SyntheticSet) -> bytes:
 def _curve_png(entry: RunEntry) -> bytes | None:
     if not entry.curve:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3))
     for split in ("test", "val"):
         pts = [r for r in entry.curve if r.get("split", "test") == split]
@@ -175,11 +177,7 @@ def _continual_blocks(folder: Path) -> list[Block]:
     tasks = list(cfg["tasks"])
     rows = [[name, *[_mean_std([r[t][j] for r in runs]) if j <= t else "" for j in range(len(tasks))]]
             for t, name in enumerate(tasks)]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3))
     for j, name in enumerate(tasks):
         xs = list(range(j, len(tasks)))
@@ -208,11 +206,7 @@ def _nas_blocks(folder: Path) -> list[Block]:
     num = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     rows = [[k, num(v["spearman_top"]), num(v["spearman_all"]), v["chosen"], num(v["chosen_full_val"]),
              num(v["chosen_full_test"]), f"{v['seconds'] / 60:.1f} min"] for k, v in summary.items()]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     full = results["full"]
     best = set(sorted(full, key=full.get, reverse=True)[:top])
     proxies = [k for k in results if k != "full"]
