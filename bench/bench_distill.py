@@ -114,14 +114,14 @@ def full_run(args: argparse.Namespace, data) -> None:
            "acc_std": round(res.std, 2), "n_models": len(res.accs), "iterations": done,
            "wall_s": round(compute, 1), "distill_s": syn.config.get("distill_s"),
            "s_per_iter": round(statistics.median(r["s_per_iter"] for r in steps), 3),
-           "peak_rss_mb": peak_rss_mb(), "budgeted": budget is not None, "command": command_line(),
+           "peak_rss_mb": peak_rss_mb(), "budgeted": bool(syn.config.get("budget_hit")), "command": command_line(),
            "precision": _precision(args) or "fp32", "session_wall_s": round(time.perf_counter() - t0, 1),
            "settings": syn.config.get("method_config"),
            "curve": [[r["iteration"] + 1, round(r["eval"]["mean"], 2)] for r in evals]}
     if syn.lrs.numel():
         rec["learned_lr"] = float(syn.lrs[0])
     append_jsonl(rec)
-    _write_run_markdown(args, rec, res, budget)
+    _write_run_markdown(args, rec, res, budget if syn.config.get("budget_hit") else None)
 
 
 def _write_run_markdown(args: argparse.Namespace, rec: dict, res: EvalResult, budget: float | None) -> None:
