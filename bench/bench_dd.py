@@ -205,7 +205,7 @@ def adapt(args: argparse.Namespace, _data) -> None:
     pre_dir, (theta,) = _pretrained(source, args.source, 1, args.pretrain_epochs)
     net = create_model("lenet", 1, 10, target.info.im_size)
     before = test_accuracy(FlatLayout.of(net).load_into(net, theta), target.test)
-    out = ROOT / "bench" / "out" / f"dd_adapt_{args.source}_{args.target}_s{args.seed}"
+    out = ROOT / "bench" / "out" / f"dd_adapt_{args.source}_{args.target}_e{args.pretrain_epochs}_s{args.seed}"
     budget = parse_budget(args.budget)
     syn = api.distill(target, "dd", 10, out=out, resume=True, seed=args.seed, budget_s=budget, model="lenet",
                       init="fixed_pretrained", pretrained_dir=str(pre_dir), heldout=0, iterations=args.iterations,
@@ -319,7 +319,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--source", default="mnist", choices=DOMAINS, help="adapt: source")
     p.add_argument("--target", default="usps", choices=DOMAINS, help="adapt: target")
-    p.add_argument("--pretrain-epochs", type=int, default=3, help="adapt/poison: epochs of the pre-trained LeNets")
+    p.add_argument("--pretrain-epochs", type=int, default=3,
+                   help="adapt/poison: epochs of the pre-trained LeNets (3 on MNIST is ~700 SGD steps; the small "
+                        "USPS and digits training splits need ~30-50 for a comparable network)")
     p.add_argument("--finetune-epochs", type=int, default=30, help="adapt: fine-tuning on the whole target")
     p.add_argument("--pool", type=int, default=6, help="poison: pre-trained LeNets (2 held out)")
     p.add_argument("--poison-source", type=int, default=3)
