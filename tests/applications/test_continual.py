@@ -48,3 +48,19 @@ def test_condensed_memories_are_condensed_once_for_runs_with_and_without_kd(digi
     assert len(accs) == 2 and list(tmp_path.glob("memory_*.safetensors")) == kept
     with pytest.raises(AssertionError, match="condensed again"):  # another seed is another memory
         run_continual(ContinualConfig(kd=True, seed=1, **base), tasks, memory_cache=tmp_path)
+
+
+def test_colour_and_grey_tasks_share_one_grey_channel(tmp_path):
+    import numpy as np
+    from scipy.io import savemat
+
+    from datadistill.applications.continual import load_tasks
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "svhn").mkdir()
+    for name in ("train_32x32.mat", "test_32x32.mat"):
+        savemat(tmp_path / "svhn" / name, {"X": rng.integers(0, 256, (32, 32, 3, 20)).astype(np.uint8),
+                                           "y": (np.arange(20) % 10 + 1).reshape(-1, 1).astype(np.uint8)})
+    svhn, digits = load_tasks(ContinualConfig(tasks=("svhn", "digits"), size=8), tmp_path)
+    assert svhn.info.channels == digits.info.channels == 1
+    assert svhn.train.images.shape[1:] == digits.train.images.shape[1:] == (1, 8, 8)

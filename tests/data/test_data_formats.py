@@ -11,7 +11,7 @@ import pytest
 import torch
 from data_fakes import py2_cifar_pickle, py3_cifar_pickle
 
-from datadistill.data import denormalize, from_arrays, load_dataset
+from datadistill.data import denormalize, from_arrays, load_dataset, to_grayscale
 from datadistill.data.cifar import RestrictedUnpickler
 from datadistill.errors import ConfigError, DataError
 
@@ -108,6 +108,26 @@ def test_svhn_fake_mat(tmp_path):
     assert splits.info.channels == 3 and splits.info.mean == (0.4377, 0.4438, 0.4728)
     raw = raw_pixels(splits.train, splits.info)
     assert np.array_equal(raw[2, 1], x[:, :, 1, 2])  # image 2, green channel, rows x columns
+
+
+def test_svhn_resized_and_grey(tmp_path):
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(1)
+    (tmp_path / "svhn").mkdir()
+    x = rng.integers(0, 256, (32, 32, 3, 4)).astype(np.uint8)
+    for name in ("train_32x32.mat", "test_32x32.mat"):
+        savemat(tmp_path / "svhn" / name, {"X": x, "y": np.array([[1], [2], [3], [4]], dtype=np.uint8)})
+    small = load_dataset("svhn", tmp_path, size=16)
+    assert small.train.images.shape == (4, 3, 16, 16) and small.info.im_size == (16, 16)
+    grey = to_grayscale(load_dataset("svhn", tmp_path))
+    assert grey.info.channels == 1 and grey.train.images.shape == (4, 1, 32, 32)
+    luma = (x.astype(np.float64) / 255 * np.array([0.299, 0.587, 0.114]).reshape(1, 1, 3, 1)).sum(2)
+    luma = luma.transpose(2, 0, 1)  # H x W x N -> N x H x W
+    back = denormalize(grey.train.images, grey.info.mean, grey.info.std)[:, 0].double().numpy()
+    assert np.allclose(back, luma, atol=1e-5)
+    assert abs(float(grey.train.images.mean())) < 1e-4  # re-normalised with its own statistics
+    assert to_grayscale(grey) is grey
 
 
 def test_svhn_bad_labels(tmp_path):

@@ -1,7 +1,7 @@
 """Continual learning with a small rehearsal memory (the DC paper, Sec. 3.2 / App. A; E2E baseline).
 
-Tasks are datasets sharing one label space (here MNIST -> USPS -> UCI digits, all resized to one shape; SVHN
-works too when its files are present). At stage t one network (kept from stage t-1) trains on task t plus the
+Tasks are datasets sharing one label space (here MNIST -> USPS -> UCI digits, all resized to one shape; the
+paper's SVHN -> MNIST -> USPS works when the SVHN files are present, SVHN turned into one grey channel). At stage t one network (kept from stage t-1) trains on task t plus the
 memory of earlier tasks, optionally with knowledge distillation on the previous network's outputs (weight 1,
 temperature 2, as E2E). The memory then receives `memory_per_class` images per class of task t, chosen by
 herding in the network's feature space (E2E) or made by condensing task t (DC/DSA/DM). After every stage the
@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..coresets.herding import herd
-from ..data import load_dataset
+from ..data import load_dataset, to_grayscale
 from ..data.base import DatasetSplits, RealData
 from ..errors import ConfigError
 from ..evaluate.train import test_accuracy
@@ -57,8 +57,11 @@ class ContinualConfig:
 
 
 def load_tasks(cfg: ContinualConfig, root: str | Path | None) -> list[DatasetSplits]:
-    """The task datasets at one image size (grayscale, same classes)."""
+    """The task datasets at one image size and, when grey and colour datasets are mixed (SVHN with the grey
+    digits), all as one grey channel; they must share the classes."""
     tasks = [load_dataset(name, root, size=cfg.size) for name in cfg.tasks]
+    if len({t.info.channels for t in tasks}) > 1:
+        tasks = [to_grayscale(t) for t in tasks]
     shapes = {(t.info.channels, t.info.num_classes) for t in tasks}
     if len(shapes) != 1:
         raise ConfigError(f"continual tasks must share channels and classes, got {sorted(shapes)}")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ._common import DATASETS, ENV_DATA_ROOT, data_root
+from ._common import DATASETS, ENV_DATA_ROOT, data_root, to_grayscale
 from .arrays import from_arrays
 from .base import DatasetInfo, DatasetSplits, RealData, denormalize, normalize
 
@@ -19,7 +19,7 @@ from .base import DatasetInfo, DatasetSplits, RealData, denormalize, normalize
 from . import cifar, digits, idx, imagefolder, svhn, usps  # noqa: E402,F401  isort: skip
 
 __all__ = ["DATASETS", "ENV_DATA_ROOT", "DatasetInfo", "DatasetSplits", "RealData", "data_root",
-           "denormalize", "from_arrays", "list_datasets", "load_dataset", "normalize"]
+           "denormalize", "from_arrays", "list_datasets", "load_dataset", "normalize", "to_grayscale"]
 
 
 def list_datasets() -> list[str]:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from ..errors import ConfigError, DataError
 from ..registry import Registry
-from .base import DatasetInfo, DatasetSplits, RealData
+from .base import DatasetInfo, DatasetSplits, RealData, denormalize
 
 DATASETS: Registry = Registry("dataset")
 
@@ -135,3 +135,26 @@ def channel_stats(x01: torch.Tensor, chunk: int = 4096) -> tuple[tuple[float, ..
     std = (squares / count - mean.square()).clamp_min(0).sqrt()
     std = torch.where(std > 1e-12, std, torch.ones_like(std))
     return tuple(round(float(v), 6) for v in mean), tuple(round(float(v), 6) for v in std)
+
+
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601 weights of R, G, B
+
+
+def to_grayscale(splits: DatasetSplits) -> DatasetSplits:
+    """An RGB dataset as one luminance channel (BT.601), re-normalised with the training split's mean and std;
+    one-channel data is returned as is. For mixing colour and grey datasets (e.g. SVHN with MNIST)."""
+    info = splits.info
+    if info.channels == 1:
+        return splits
+    if info.channels != 3:
+        raise ConfigError(f"{info.name}: grayscale conversion needs 1 or 3 channels, got {info.channels}")
+    w = torch.tensor(LUMA).view(1, 3, 1, 1)
+
+    def grey(x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([(denormalize(part, info.mean, info.std) * w).sum(1, keepdim=True)
+                          for part in x.split(8192)]).clamp_(0, 1)
+
+    xtr, xte = grey(splits.train.images), grey(splits.test.images)
+    mean, std = channel_stats(xtr)
+    grey_info = DatasetInfo(info.name, 1, info.im_size, info.num_classes, mean, std, info.class_names)
+    return make_splits(grey_info, xtr, splits.train.labels, xte, splits.test.labels)

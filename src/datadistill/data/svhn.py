@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from ._common import DATASETS, corrupt_error, locate, make_splits, to_float01
+from ._common import DATASETS, check_size, corrupt_error, locate, make_splits, resize, to_float01
 from .base import DatasetInfo, DatasetSplits
 
 SVHN_FILES = ("train_32x32.mat", "test_32x32.mat")
@@ -38,11 +38,14 @@ def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @DATASETS.register("svhn")
-def load_svhn(root: Path | None = None) -> DatasetSplits:
-    """SVHN (73257 train / 26032 test, 3 x 32 x 32, label 10 -> 0), pinned DC-code normalisation."""
+def load_svhn(root: Path | None = None, *, size: int | None = None) -> DatasetSplits:
+    """SVHN (73257 train / 26032 test, 3 x 32 x 32, label 10 -> 0), pinned DC-code normalisation; `size`
+    resizes (e.g. 28 to sit beside MNIST; see data.to_grayscale for one channel)."""
+    check_size(size)
     folder = locate(("svhn",), root, SVHN_FILES)
     x_train, y_train = read_svhn_mat(folder / SVHN_FILES[0])
     x_test, y_test = read_svhn_mat(folder / SVHN_FILES[1])
-    info = DatasetInfo("svhn", 3, (32, 32), 10, SVHN_MEAN, SVHN_STD, CLASS_NAMES)
-    return make_splits(info, to_float01(x_train, 255.0), torch.from_numpy(y_train),
-                       to_float01(x_test, 255.0), torch.from_numpy(y_test))
+    side = size or 32
+    info = DatasetInfo("svhn", 3, (side, side), 10, SVHN_MEAN, SVHN_STD, CLASS_NAMES)
+    return make_splits(info, resize(to_float01(x_train, 255.0), size), torch.from_numpy(y_train),
+                       resize(to_float01(x_test, 255.0), size), torch.from_numpy(y_test))
