@@ -2,7 +2,7 @@
 
 One training run (the whole-dataset recipe, baselines.WHOLE) gives both the feature extractor for herding and
 k-center (`embed` of the trained network) and the forgetting counts (predictions of every batch before its
-update). The result is cached as `<cache_dir>/<dataset>_<model>_s<seed>.safetensors` (flat parameters +
+update). The result is cached as `<cache_dir>/<dataset>_<model>_s<seed>_n<train size>.safetensors` (flat parameters +
 counts + the recipe in metadata), by default in the dataset's folder of the data root.
 """
 from __future__ import annotations
@@ -48,7 +48,9 @@ class SelectionSource:
     @property
     def cache_file(self) -> Path:
         folder = Path(self.cache_dir) if self.cache_dir else data_root(None) / self.data.info.name / "cache"
-        return folder / f"{self.data.info.name}_{self.model}_s{self.seed}.safetensors"
+        # the training-set size is in the name, so a network for a split (e.g. train minus a validation part)
+        # never overwrites the one for the whole training set
+        return folder / f"{self.data.info.name}_{self.model}_s{self.seed}_n{len(self.data.train)}.safetensors"
 
     def _new_net(self) -> tuple[torch.nn.Module, torch.Generator]:
         info = self.data.info
