@@ -31,7 +31,14 @@ from common import ROOT, append_jsonl, append_markdown, command_line, machine, p
 from datadistill import api, random_real  # noqa: E402
 from datadistill.cli.main import parse_budget  # noqa: E402
 from datadistill.applications.continual import ContinualConfig, load_tasks, run_continual  # noqa: E402
-from datadistill.applications.nas import NASConfig, run_search, search_space, summarize  # noqa: E402
+from datadistill.applications.nas import (  # noqa: E402
+    SUMMARY_HEADER,
+    NASConfig,
+    run_search,
+    search_space,
+    summarize,
+    summary_rows,
+)
 from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
 from datadistill.report import write_app_results  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
@@ -107,23 +114,22 @@ def nas(args: argparse.Namespace) -> None:
     (folder / "config.json").write_text(json.dumps({"config": asdict(cfg), "dataset": "mnist",
                                                     "candidates": len(space), "proxies": list(proxies)}, indent=2))
     write_app_results(folder)
-    rows = [f"| {k} | {s['spearman_top']:.2f} | {s['spearman_all']:.2f} | {s['chosen']} | {s['chosen_full_val']:.2f} | "
-            f"{s['chosen_full_test']:.2f} | {s['seconds'] / 60:.1f} min |" for k, s in summary.items()]
+    rows = ["| " + " | ".join(r) + " |" for r in summary_rows(summary)]
     for k, s in summary.items():
         append_jsonl({"bench": "nas", "method": k, "dataset": "mnist", "ipc": args.ipc, "protocol": "nas-proxy",
                       "acc_mean": s["chosen_full_test"], "acc_std": None, "n_models": len(space), "iterations": 0,
                       "wall_s": round(s["seconds"], 1), "peak_rss_mb": peak_rss_mb(), "budgeted": False,
-                      "command": command_line(), "spearman_top": s["spearman_top"], "spearman_all": s["spearman_all"]})
+                      "command": command_line(), "spearman_proxy_top": s["spearman_proxy_top"],
+                      "spearman_top": s["spearman_top"], "spearman_all": s["spearman_all"]})
     m = machine()
     append_markdown(
         f"NAS on proxy sets, MNIST, {len(space)} ConvNets",
         f"Command: `{command_line()}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}. Proxies "
         f"trained {args.proxy_epochs} epochs (early stopping: as many SGD iterations on the full data), "
         f"{args.nas_runs} training(s) each; ground truth {args.full_epochs} epochs on the full training split "
-        "(minus a 10 % validation split that ranks everything); Spearman (top) over the 10 candidates best on the "
-        "full data.\n\n"
-        "| proxy | Spearman (top) | Spearman (all) | chosen | chosen's full-data val acc | chosen's full-data test acc "
-        "| time |\n| --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) +
+        f"(minus a 10 % validation split that ranks everything); Spearman over the {cfg.top} candidates the proxy "
+        f"ranks best (the paper's measure), over the {cfg.top} best on the full data, and over all.\n\n"
+        "| " + " | ".join(SUMMARY_HEADER) + " |\n|" + " --- |" * len(SUMMARY_HEADER) + "\n" + "\n".join(rows) +
         f"\n\nPer-candidate log, table and rank plot: `{folder.relative_to(ROOT)}/` (results.md).")
 
 

@@ -197,15 +197,13 @@ def _continual_blocks(folder: Path) -> list[Block]:
 
 def _nas_blocks(folder: Path) -> list[Block]:
     """A `datadistill nas` results folder: each proxy's rank correlation, pick and time, and its scatter plot."""
-    from .applications.nas import load_log, summarize
+    from .applications.nas import SUMMARY_HEADER, load_log, summarize, summary_rows
 
     meta = json.loads((folder / "config.json").read_text())
     top = meta["config"]["top"]
     summary = summarize(folder / "search.jsonl", top)
     results, _, _ = load_log(folder / "search.jsonl")
-    num = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
-    rows = [[k, num(v["spearman_top"]), num(v["spearman_all"]), v["chosen"], num(v["chosen_full_val"]),
-             num(v["chosen_full_test"]), f"{v['seconds'] / 60:.1f} min"] for k, v in summary.items()]
+    rows = summary_rows(summary)
     plt = _pyplot()
     full = results["full"]
     best = set(sorted(full, key=full.get, reverse=True)[:top])
@@ -223,11 +221,11 @@ def _nas_blocks(folder: Path) -> list[Block]:
     axes[0][0].legend(fontsize=7)
     return [("h2", f"Architecture search on proxy sets ({folder.name}): {meta.get('candidates', len(full))} "
                    f"ConvNets on {meta.get('dataset', '?')}"),
-            ("p", f"Spearman rank correlation with full-data training over the {top} candidates best on the full "
-                  "data (top) and over all; the candidate each proxy ranks first, with its validation and test "
+            ("p", f"Spearman rank correlation of validation accuracies after proxy and after full-data training, "
+                  f"over the {top} candidates the proxy ranks best (the paper's measure), over the {top} best on "
+                  "the full data, and over all; the candidate each proxy ranks first, with its validation and test "
                   "accuracy after full-data training; the time spent training on the proxy."),
-            ("table", ["proxy", "Spearman (top)", "Spearman (all)", "chosen", "chosen: full-data val %",
-                       "chosen: full-data test %", "time"], rows),
+            ("table", SUMMARY_HEADER, rows),
             ("img", f"{folder.name}_ranks.png", _png(fig), "each candidate: proxy vs full-data validation accuracy")]
 
 

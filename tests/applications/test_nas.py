@@ -52,3 +52,20 @@ def test_early_stopping_gets_the_iterations_of_a_proxy():
     fifty_per_class = (torch.zeros(500, 1, 8, 8), torch.zeros(500, dtype=torch.long))
     assert early_stopping_steps({"random": ten_per_class, "early": None}, cfg) == 100  # one batch per epoch
     assert early_stopping_steps({"random": fifty_per_class, "early": None}, cfg) == 200
+
+
+def test_summary_correlates_the_proxys_own_top_and_the_full_datas_top(tmp_path):
+    full = {"a": 90.0, "b": 80.0, "c": 70.0, "d": 60.0, "e": 50.0}
+    proxy = {"a": 10.0, "b": 30.0, "c": 5.0, "d": 50.0, "e": 40.0}  # ranks d, e, b first
+    log = tmp_path / "nas.jsonl"
+    log.write_text("".join(json.dumps({"proxy": p, "candidate": n, "val_acc": v, "seconds": 1.0,
+                                       **({"test_acc": v + 1} if p == "full" else {})}) + "\n"
+                           for p, accs in (("full", full), ("random", proxy)) for n, v in accs.items()))
+    s = summarize(log, top=3)["random"]
+    own, best = ["d", "e", "b"], ["a", "b", "c"]
+    assert s["spearman_proxy_top"] == pytest.approx(scipy.stats.spearmanr([proxy[n] for n in own],
+                                                                          [full[n] for n in own]).statistic)
+    assert s["spearman_top"] == pytest.approx(scipy.stats.spearmanr([proxy[n] for n in best],
+                                                                    [full[n] for n in best]).statistic)
+    assert s["spearman_proxy_top"] == pytest.approx(-0.5) and s["spearman_top"] == pytest.approx(0.5)
+    assert s["chosen"] == "d" and s["chosen_full_test"] == 61.0 and s["seconds"] == 5.0

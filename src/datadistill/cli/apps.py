@@ -13,7 +13,7 @@ from rich.table import Table
 
 from .. import api
 from ..applications.continual import ContinualConfig, load_tasks, run_continual
-from ..applications.nas import NASConfig, run_search, search_space, summarize
+from ..applications.nas import SUMMARY_HEADER, NASConfig, run_search, search_space, summarize, summary_rows
 from ..report import write_app_results
 from ..runtime import setup_runtime
 from .main import app, err, friendly, out
@@ -84,7 +84,7 @@ def nas(
     poolings: str = typer.Option("none,maxpooling,avgpooling"),
     proxy_epochs: int = typer.Option(100, help="epochs on each proxy set (the paper: 100)"),
     full_epochs: int = typer.Option(2, help="epochs of full-data training (the ranking to match)"),
-    top: int = typer.Option(10, help="Spearman over this many candidates best on the full data (the paper: 10)"),
+    top: int = typer.Option(10, help="Spearman over this many best candidates, by the proxy and by full data (the paper: 10)"),
     runs: int = typer.Option(1, help="trainings per candidate and proxy, averaged (the paper: 5)"),
     data_root: Optional[Path] = typer.Option(None),
     seed: int = typer.Option(0),
@@ -113,11 +113,8 @@ def nas(
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     (out_dir / "config.json").write_text(json.dumps({"config": asdict(cfg), "dataset": dataset,
                                                      "candidates": len(space), "proxies": list(proxies)}, indent=2))
-    table = Table("proxy", "Spearman (top)", "Spearman (all)", "chosen", "its full-data val acc",
-                  "its full-data test acc", "time")
-    num = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
-    for name, s in summary.items():
-        table.add_row(name, num(s["spearman_top"]), num(s["spearman_all"]), s["chosen"], num(s["chosen_full_val"]),
-                      num(s["chosen_full_test"]), f"{s['seconds'] / 60:.1f} min")
+    table = Table(*SUMMARY_HEADER)
+    for row in summary_rows(summary):
+        table.add_row(*row)
     out.print(table)
     err.print(f"table and plot: {write_app_results(out_dir)}")
