@@ -106,7 +106,8 @@ def nas(args: argparse.Namespace) -> None:
     proxies["early-stopping"] = None
     space = search_space(args.depths, args.widths, args.acts, args.norms, args.poolings)
     cfg = NASConfig(proxy_epochs=args.proxy_epochs, full_epochs=args.full_epochs, runs=args.nas_runs, seed=args.seed)
-    folder = ROOT / "bench" / "out" / f"nas_mnist_{len(space)}"  # the CLI's results-folder layout
+    runs = f"_r{args.nas_runs}" if args.nas_runs != 1 else ""
+    folder = ROOT / "bench" / "out" / f"nas_mnist_{len(space)}{runs}"  # the CLI's results-folder layout
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "search.jsonl"
     run_search(data, val, proxies, space, cfg, log)

@@ -6,6 +6,7 @@ import scipy.stats
 import torch
 
 from datadistill import random_real
+from datadistill.errors import ConfigError
 from datadistill.applications.nas import (
     Candidate,
     NASConfig,
@@ -69,3 +70,12 @@ def test_summary_correlates_the_proxys_own_top_and_the_full_datas_top(tmp_path):
                                                                     [full[n] for n in best]).statistic)
     assert s["spearman_proxy_top"] == pytest.approx(-0.5) and s["spearman_top"] == pytest.approx(0.5)
     assert s["chosen"] == "d" and s["chosen_full_test"] == 61.0 and s["seconds"] == 5.0
+
+
+def test_a_log_made_with_another_number_of_trainings_is_refused(digits, tmp_path):
+    log = tmp_path / "nas.jsonl"
+    log.write_text(json.dumps({"proxy": "full", "candidate": "d1-w16", "val_acc": 50.0, "seconds": 1.0}) + "\n")
+    rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
+    with pytest.raises(ConfigError, match="1 training"):
+        run_search(type(digits)(digits.info, rest, digits.test), val, {}, [Candidate(depth=1, width=16)],
+                   NASConfig(runs=2), log)

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from ..data.base import DatasetSplits, RealData
+from ..errors import ConfigError
 from ..evaluate import EvalSpec, evaluate_tensors
 from ..evaluate.protocols import Protocol
 from ..models.convnet import ACTS, NORMS, POOLINGS
@@ -127,6 +128,9 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
     if log.exists():
         for line in log.read_text().splitlines():
             r = json.loads(line)
+            if r.get("runs", 1) != cfg.runs:
+                raise ConfigError(f"{log} holds a search with {r.get('runs', 1)} training(s) per candidate, not "
+                                  f"{cfg.runs}: give the search another results folder")
             done.setdefault(r["proxy"], {})[r["candidate"]] = r["val_acc"]
     early = _first_batches(data.train, early_stopping_steps(proxies, cfg), cfg.batch_size, cfg.seed) \
         if None in proxies.values() else None
@@ -138,7 +142,8 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
                 continue
             t0 = time.perf_counter()
             accs = _accs(cand, x, y, data, val, epochs, cfg, with_test=proxy == "full")
-            rec = {"proxy": proxy, "candidate": cand.name, **accs, "seconds": time.perf_counter() - t0}
+            rec = {"proxy": proxy, "candidate": cand.name, **accs, "runs": cfg.runs,
+                   "seconds": time.perf_counter() - t0}
             with log.open("a") as f:
                 f.write(json.dumps(rec) + "\n")
             done.setdefault(proxy, {})[cand.name] = accs["val_acc"]
