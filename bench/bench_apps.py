@@ -146,7 +146,7 @@ def main() -> None:
     p.add_argument("--proxy", action="append", default=[], metavar="NAME=RUN",
                    help="a distilled set made elsewhere (mind that it must not have seen the validation split)")
     p.add_argument("--distill", action="append", default=[], metavar="METHOD=BUDGET",
-                   help="distill a proxy on the training split first, e.g. dm=10m (resumes)")
+                   help="distill a proxy (dc, dsa or dm, bf16) on the training split first, e.g. dm=10m (resumes)")
     p.add_argument("--ipc", type=int, default=10)
     p.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3, 4])
     p.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128, 256])
