@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file
 
 from datadistill import api
-from datadistill.distributed import SINGLE, World, current_world, init_world
+from datadistill.distributed import SINGLE, World, close_world, current_world, init_world
 from datadistill.errors import ConfigError
 from datadistill.run import Distiller, RunConfig
 
@@ -38,6 +38,8 @@ def test_one_process_helpers_pass_values_through() -> None:
     assert SINGLE.gather({2: "a"}) == {2: "a"}
     assert SINGLE.on_main(lambda: 5) == 5 and SINGLE.from_main(7) == 7
     assert current_world() == SINGLE and init_world("cpu") == SINGLE  # no torchrun environment here
+    close_world()  # nothing joined: nothing to leave
+    assert current_world() == SINGLE
 
 
 def test_methods_that_couple_classes_refuse_to_split(digits) -> None:

@@ -124,3 +124,18 @@ def init_world(device: str | torch.device = "cpu") -> World:
                               "pass --device cpu or run with one process")
         dist.init_process_group("nccl" if kind == "cuda" else "gloo")
     return current_world()
+
+
+def close_world(wait: bool = True) -> None:
+    """Leave the process group this process joined (no-op without one).
+
+    wait=True first waits for every process, so none tears its connections down while another still talks;
+    pass wait=False on an error path, where the others may never arrive. Leaving explicitly matters: a gloo
+    group left to interpreter shutdown can abort the process ("terminate called without an active exception").
+    """
+    dist = _dist()
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if wait:
+        dist.barrier()
+    dist.destroy_process_group()

@@ -19,7 +19,7 @@ from ..augment.zca import zca_transform
 from ..baselines import WHOLE, random_real, whole_dataset
 from ..coresets import SelectionSource, coreset_set
 from ..data import list_datasets
-from ..distributed import World, init_world
+from ..distributed import World, close_world, init_world
 from ..errors import DatadistillError
 from ..evaluate import PROTOCOLS, EvalResult, get_protocol
 from ..evaluate.crossarch import cross_architecture
@@ -44,13 +44,17 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except DatadistillError as e:
+            close_world(wait=False)
             typer.echo(f"error: {e}", err=True)  # plain echo: never wrapped into several lines
             raise typer.Exit(2)
         except KeyboardInterrupt:
+            close_world(wait=False)
             typer.echo("interrupted; the last checkpoint is kept: rerun the same command with --resume", err=True)
             raise typer.Exit(130)
+        close_world()  # under torchrun: every process leaves the group together
+        return result
 
     return wrapper
 
