@@ -67,7 +67,9 @@ def run(args: argparse.Namespace, data) -> None:
     res = EvalResult.from_dict(syn.evaluations[-1])
     records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
     steps = [r for r in records if "s_per_iter" in r]
-    curve = [[r["iteration"] + 1, round(r["eval"]["mean"], 2)] for r in records if "eval" in r]
+    want = "val" if args.select == "val" else None  # the periodic evaluations, not the final test of the kept set
+    curve = [[r["iteration"] + 1, round(r["eval"]["mean"], 2)] for r in records if "eval" in r
+             and r.get("split") == want]
     split = "validation split" if args.select == "val" else "test set"
     chosen = (f"  \nKept: the snapshot of iteration {syn.config['selected_iteration']}, best on the validation "
               f"split ({syn.config['selected_val_acc']:.2f} %); the final accuracy above is its test accuracy."
