@@ -132,7 +132,7 @@ def _write_run_markdown(args: argparse.Namespace, rec: dict, res: EvalResult, bu
     published_acc = published(args.method, args.dataset, args.ipc) or "-"
     lr = f"  \nLearned lr: {rec['learned_lr']:.5f}." if "learned_lr" in rec else ""
     append_markdown(
-        f"{args.method.upper()} {args.dataset} IPC {args.ipc}: {kind}",
+        f"{args.method.upper()} {args.dataset} IPC {args.ipc} ({rec['precision']}): {kind}",
         f"Command: `{rec['command']}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}.\n\n"
         f"| | accuracy (%) | iterations | s / iteration | total compute | peak RSS |\n"
         f"| --- | --- | --- | --- | --- | --- |\n"
