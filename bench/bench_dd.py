@@ -83,7 +83,8 @@ def run(args: argparse.Namespace, data) -> None:
            "iterations": syn.config["completed_iterations"], "wall_s": syn.config.get("distill_s"),
            "s_per_iter": round(statistics.median(r["s_per_iter"] for r in steps), 3), "peak_rss_mb": peak_rss_mb(),
            "budgeted": bool(syn.config.get("budget_hit")), "command": command_line(), "init": args.init, "curve": curve,
-           "select": args.select, "schedule": schedule or None, "selected_iteration": syn.config.get("selected_iteration"),
+           "select": args.select, "schedule": schedule or None,
+           "selected_iteration": syn.config.get("selected_iteration"),
            "lrs": [round(x, 4) for x in syn.lrs.tolist()]}
     append_jsonl(rec)
     m = machine()
@@ -91,8 +92,9 @@ def run(args: argparse.Namespace, data) -> None:
     if schedule:
         kind += (f", **shortened schedule** ({schedule['passes']} of the paper's 400 passes, lr halved every "
                  f"{schedule['decay_passes']} instead of 40)")
+    variant = ", select=val" if args.select == "val" else ""
     append_markdown(
-        f"DD MNIST, LeNet, 10 steps x 3 epochs, {args.init} init{', select=val' if tag else ''}: {kind}",
+        f"DD MNIST, LeNet, 10 steps x 3 epochs, {args.init} init{variant}: {kind}",
         f"Command: `{rec['command']}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}.\n\n"
         f"| | accuracy (%) | models | iterations | s / iteration | distillation time | peak RSS |\n"
         f"| --- | --- | --- | --- | --- | --- | --- |\n"
