@@ -57,7 +57,8 @@ DOMAINS = ["mnist", "usps", "digits", "fashion-mnist"]  # adapt: USPS and UCI di
 
 def run(args: argparse.Namespace, data) -> None:
     """A DD run (resumable, budgeted) and its replay evaluation."""
-    tag = "_val" if args.select == "val" else ""
+    val = args.select == "val"  # keep the snapshot best on a validation split (own folder, own curve)
+    tag = "_val" if val else ""
     schedule = {}  # a shortened schedule: fewer passes over the real data, the lr halved proportionally sooner
     if args.passes is not None:
         schedule = {"passes": args.passes, "decay_passes": args.decay_passes or max(1, args.passes // 10)}
@@ -71,13 +72,13 @@ def run(args: argparse.Namespace, data) -> None:
     res = EvalResult.from_dict(syn.evaluations[-1])
     records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
     steps = [r for r in records if "s_per_iter" in r]
-    want = "val" if args.select == "val" else None  # the periodic evaluations, not the final test of the kept set
+    want = "val" if val else None  # the periodic evaluations, not the final test of the kept set
     curve = [[r["iteration"] + 1, round(r["eval"]["mean"], 2)] for r in records if "eval" in r
              and r.get("split") == want]
-    split = "validation split" if args.select == "val" else "test set"
+    split = "validation split" if val else "test set"
     chosen = (f"  \nKept: the snapshot of iteration {syn.config['selected_iteration']}, best on the validation "
               f"split ({syn.config['selected_val_acc']:.2f} %); the final accuracy above is its test accuracy."
-              if args.select == "val" else "")
+              if val else "")
     rec = {"bench": "dd_run", "method": "dd", "dataset": "mnist", "ipc": 10, "protocol": "dd2018",
            "acc_mean": round(res.mean, 2), "acc_std": round(res.std, 2), "n_models": len(res.accs),
            "iterations": syn.config["completed_iterations"], "wall_s": syn.config.get("distill_s"),
@@ -92,9 +93,8 @@ def run(args: argparse.Namespace, data) -> None:
     if schedule:
         kind += (f", **shortened schedule** ({schedule['passes']} of the paper's 400 passes, lr halved every "
                  f"{schedule['decay_passes']} instead of 40)")
-    variant = ", select=val" if args.select == "val" else ""
     append_markdown(
-        f"DD MNIST, LeNet, 10 steps x 3 epochs, {args.init} init{variant}: {kind}",
+        f"DD MNIST, LeNet, 10 steps x 3 epochs, {args.init} init{', select=val' if val else ''}: {kind}",
         f"Command: `{rec['command']}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}.\n\n"
         f"| | accuracy (%) | models | iterations | s / iteration | distillation time | peak RSS |\n"
         f"| --- | --- | --- | --- | --- | --- | --- |\n"
