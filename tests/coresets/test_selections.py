@@ -1,4 +1,6 @@
 """Coreset selections: valid indices, herding tracks the mean, k-center covers outliers, forgetting counts."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -85,6 +87,27 @@ def test_online_forgetting_counts_equal_the_recorded_history(source, digits):
     train_network(net, digits.train.images, digits.train.labels, RECIPE, gen, on_batch=record)
     want = [sum(1 for a, b in zip(h, h[1:]) if a and not b) for _, h in sorted(rows.items())]
     assert counts.tolist() == want and sum(want) > 0
+    assert source.ever_learned().tolist() == [any(h) for _, h in sorted(rows.items())]
+
+
+class _Counted:
+    """A selection source with given forgetting counts and learned flags (two classes of four images)."""
+
+    def __init__(self, counts, learned):
+        self._counts, self._learned = torch.tensor(counts), torch.tensor(learned)
+        self.data = SimpleNamespace(train=SimpleNamespace(class_indices=[torch.arange(4), torch.arange(4, 8)]))
+
+    def forgetting_counts(self):
+        return self._counts
+
+    def ever_learned(self):
+        return self._learned
+
+
+def test_forgetting_takes_never_learned_images_first_then_the_most_forgotten():
+    src = _Counted([0, 5, 1, 0, 2, 0, 3, 1], [True, True, True, False, True, False, True, True])
+    idx = SELECTIONS.get("forgetting")(src, 2, torch.Generator().manual_seed(0))
+    assert idx.tolist() == [[3, 1], [5, 6]]  # never learned (3, 5), then the largest count (1, 6)
 
 
 def test_features_are_cached(source, digits):

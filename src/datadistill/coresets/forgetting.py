@@ -1,7 +1,8 @@
 """Forgetting (Toneva et al., ICLR 2019; the DC paper's forgetting baseline): while a network trains on the
 whole training set, count for every image how often it goes from classified correctly to incorrectly
 between two consecutive presentations; select the most forgotten images of each class (ties broken at
-random with the seeded generator).
+random with the seeded generator). As in Toneva et al., an image never classified correctly during the run
+counts as forgotten infinitely often, so those images come first.
 """
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ def forgetting_events(correct: torch.Tensor) -> torch.Tensor:
 
 @SELECTIONS.register("forgetting")
 def forgetting_selection(source: SelectionSource, ipc: int, generator: torch.Generator) -> torch.Tensor:
-    """K x ipc most-forgotten images per class."""
+    """K x ipc most-forgotten images per class; never-learned images first."""
     counts = source.forgetting_counts().double()
+    counts = torch.where(source.ever_learned(), counts, counts.max() + 1)  # 'infinitely' forgotten
     rows = []
     for ix in source.data.train.class_indices:
         jitter = torch.rand(len(ix), generator=generator, dtype=torch.float64) * 0.5  # random tie-break

@@ -43,6 +43,7 @@ class SelectionSource:
     recipe: Protocol = field(default_factory=_whole_recipe)
     _net: torch.nn.Module | None = field(default=None, init=False, repr=False)
     _counts: Tensor | None = field(default=None, init=False, repr=False)
+    _learned: Tensor | None = field(default=None, init=False, repr=False)
     _features: Tensor | None = field(default=None, init=False, repr=False)
 
     @property
@@ -67,33 +68,40 @@ class SelectionSource:
         if self.cache and file.exists():
             with safe_open(str(file), framework="pt") as f:
                 meta = json.loads((f.metadata() or {}).get("datadistill", "{}"))
-                if meta.get("recipe") == recipe and meta.get("n_train") == len(self.data.train):
+                # a cache from before the 'learned' record is retrained (the same seeded network comes back)
+                if (meta.get("recipe") == recipe and meta.get("n_train") == len(self.data.train)
+                        and "learned" in f.keys()):
                     layout.load_into(net, f.get_tensor("params"))
                     self._net, self._counts = net.eval(), f.get_tensor("forgetting")
+                    self._learned = f.get_tensor("learned")
                     return
-        self._net, self._counts = self._train(net, gen)
+        self._net, self._counts, self._learned = self._train(net, gen)
         if self.cache:
             file.parent.mkdir(parents=True, exist_ok=True)
             tmp = file.with_suffix(".tmp")
-            save_file({"params": layout.flatten(self._net), "forgetting": self._counts}, str(tmp),
+            save_file({"params": layout.flatten(self._net), "forgetting": self._counts,
+                       "learned": self._learned}, str(tmp),
                       metadata={"datadistill": json.dumps({"recipe": recipe, "n_train": len(self.data.train)})})
             tmp.replace(file)
 
-    def _train(self, net: torch.nn.Module, gen: torch.Generator) -> tuple[torch.nn.Module, Tensor]:
-        """Whole-data training; every batch's predictions (before its update) feed the forgetting counts."""
+    def _train(self, net: torch.nn.Module, gen: torch.Generator) -> tuple[torch.nn.Module, Tensor, Tensor]:
+        """Whole-data training; every batch's predictions (before its update) feed the forgetting counts and
+        the record of which images were ever classified correctly."""
         n = len(self.data.train)
         last = torch.zeros(n, dtype=torch.bool)  # correct at the previous presentation
         seen = torch.zeros(n, dtype=torch.bool)
         counts = torch.zeros(n, dtype=torch.int32)
+        learned = torch.zeros(n, dtype=torch.bool)  # correct at some presentation
 
         def on_batch(idx: Tensor, logits: Tensor) -> None:
             idx = idx.cpu()
             now = logits.argmax(1).cpu() == self.data.train.labels[idx]
             counts[idx] += (seen[idx] & last[idx] & ~now).int()
             last[idx], seen[idx] = now, True
+            learned[idx] |= now
 
         train_network(net, self.data.train.images, self.data.train.labels, self.recipe, gen, on_batch=on_batch)
-        return net.eval(), counts
+        return net.eval(), counts, learned
 
     def features(self, batch: int = 1000) -> Tensor:
         """embed(x) of every training image under the trained network (N x d, float32; computed once)."""
@@ -109,3 +117,8 @@ class SelectionSource:
         """Forgetting events of every training image during the whole-data training run."""
         self._ensure()
         return self._counts
+
+    def ever_learned(self) -> Tensor:
+        """Per training image: classified correctly at one presentation at least during that training run."""
+        self._ensure()
+        return self._learned
