@@ -94,6 +94,7 @@ def test_select_on_validation_never_on_test(tmp_path, digits):
     best = max(val, key=lambda r: (r["eval"]["mean"], -r["iteration"]))
     assert syn.config["selected_iteration"] == best["iteration"] + 1
     assert syn.config["selected_val_acc"] == best["eval"]["mean"]
+    assert val[0]["eval"]["seed"] != test[0]["eval"]["seed"]  # selection and test train different networks
     assert torch.equal(load(out).images, syn.images)
     with pytest.raises(ConfigError, match="eval_every"):
         distill(digits, "dm", ipc=1, iterations=2, select="val")

@@ -24,7 +24,7 @@ from .distributed import World, current_world
 from .errors import ArtifactError, ConfigError
 from .evaluate import EvalResult, EvalSpec, evaluate_any, get_protocol
 from .methods import DistillContext, Method, create_method
-from .seeding import make_generator
+from .seeding import derive_seed, make_generator
 from .synthetic import ARTIFACT_NAME, SyntheticSet
 
 log = logging.getLogger(__name__)
@@ -269,7 +269,10 @@ class Distiller:
     def _evaluate(self, it: int, runs: int, split: str = "test", images: torch.Tensor | None = None,
                   lrs: torch.Tensor | None = None) -> EvalResult:
         proto = get_protocol(self.protocol_name())
-        spec = EvalSpec(self.cfg.model, proto, runs, self.cfg.seed, tuple(sorted(self.cfg.model_kw.items())),
+        # validation networks come from their own stream: the final test never reuses the networks (for DD random
+        # init, the initialisations) that the snapshot was selected with
+        seed = derive_seed(self.cfg.seed, "val-models") if split == "val" else self.cfg.seed
+        spec = EvalSpec(self.cfg.model, proto, runs, seed, tuple(sorted(self.cfg.model_kw.items())),
                         self.cfg.device, world=self.world)
         t = time.perf_counter()
         images = self.method.images() if images is None else images
