@@ -22,7 +22,8 @@ def forgetting_events(correct: torch.Tensor) -> torch.Tensor:
 def forgetting_selection(source: SelectionSource, ipc: int, generator: torch.Generator) -> torch.Tensor:
     """K x ipc most-forgotten images per class; never-learned images first."""
     counts = source.forgetting_counts().double()
-    counts = torch.where(source.ever_learned(), counts, counts.max() + 1)  # 'infinitely' forgotten
+    # 'infinitely' forgotten: one above every count, so above any count plus its tie-break jitter (< 1)
+    counts = torch.where(source.ever_learned(), counts, counts.max() + 1)
     rows = []
     for ix in source.data.train.class_indices:
         jitter = torch.rand(len(ix), generator=generator, dtype=torch.float64) * 0.5  # random tie-break
