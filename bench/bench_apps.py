@@ -106,12 +106,12 @@ def nas(args: argparse.Namespace) -> None:
     proxies["early-stopping"] = None
     space = search_space(args.depths, args.widths, args.acts, args.norms, args.poolings)
     cfg = NASConfig(proxy_epochs=args.proxy_epochs, full_epochs=args.full_epochs, runs=args.nas_runs, seed=args.seed)
-    runs = f"_r{args.nas_runs}" if args.nas_runs != 1 else ""
-    folder = ROOT / "bench" / "out" / f"nas_mnist_{len(space)}{runs}"  # the CLI's results-folder layout
+    # the CLI's results-folder layout; one line per training, so --nas-runs 3 adds trainings to a 1-run search
+    folder = ROOT / "bench" / "out" / f"nas_mnist_{len(space)}"
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "search.jsonl"
     run_search(data, val, proxies, space, cfg, log)
-    summary = summarize(log, cfg.top)
+    summary = summarize(log, cfg.top, cfg.runs)
     (folder / "config.json").write_text(json.dumps({"config": asdict(cfg), "dataset": "mnist",
                                                     "candidates": len(space), "proxies": list(proxies)}, indent=2))
     write_app_results(folder)

@@ -11,6 +11,7 @@ from datadistill.applications.nas import (
     Candidate,
     NASConfig,
     early_stopping_steps,
+    load_log,
     run_search,
     search_space,
     spearman,
@@ -72,10 +73,31 @@ def test_summary_correlates_the_proxys_own_top_and_the_full_datas_top(tmp_path):
     assert s["chosen"] == "d" and s["chosen_full_test"] == 61.0 and s["seconds"] == 5.0
 
 
-def test_a_log_made_with_another_number_of_trainings_is_refused(digits, tmp_path):
-    log = tmp_path / "nas.jsonl"
-    log.write_text(json.dumps({"proxy": "full", "candidate": "d1-w16", "val_acc": 50.0, "seconds": 1.0}) + "\n")
+def test_more_trainings_extend_a_search_and_average(digits, tmp_path):
     rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
-    with pytest.raises(ConfigError, match="1 training"):
+    data = type(digits)(digits.info, rest, digits.test)
+    cands = [Candidate(depth=1, width=16), Candidate(depth=1, width=16, norm="none")]
+    rand = random_real(data, 2, 0)
+    log = tmp_path / "nas.jsonl"
+    one = run_search(data, val, {"random": (rand.images, rand.labels)}, cands, NASConfig(proxy_epochs=10, full_epochs=1), log)
+    before = load_log(log, runs=1)
+    two = run_search(data, val, {"random": (rand.images, rand.labels)}, cands,
+                     NASConfig(proxy_epochs=10, full_epochs=1, runs=2), log)
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [r["run"] for r in lines] == [0] * 4 + [1] * 4  # the first training is kept, the second added
+    second = {(r["proxy"], r["candidate"]): r for r in lines[4:]}
+    assert any(second[p, c.name]["val_acc"] != one[p][c.name] for p in one for c in cands)  # other networks
+    for p in one:
+        for c in cands:
+            assert two[p][c.name] == pytest.approx((one[p][c.name] + second[p, c.name]["val_acc"]) / 2)
+    assert load_log(log, runs=1) == before  # the one-training view of the log is unchanged
+
+
+def test_a_log_of_averaged_lines_is_refused(digits, tmp_path):
+    log = tmp_path / "nas.jsonl"
+    log.write_text(json.dumps({"proxy": "full", "candidate": "d1-w16", "val_acc": 50.0, "runs": 2,
+                               "seconds": 1.0}) + "\n")
+    rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
+    with pytest.raises(ConfigError, match="older search"):
         run_search(type(digits)(digits.info, rest, digits.test), val, {}, [Candidate(depth=1, width=16)],
                    NASConfig(runs=2), log)

@@ -7,7 +7,8 @@ validation split carved from the training data. The ranking is compared with the
 Spearman's rank correlation over the 10 candidates best on the full data (the paper's choice), and
 the best-ranked candidate's test accuracy after full-data training is what the search would deliver (full-data
 training records every candidate's test accuracy beside its validation accuracy). Results are appended to
-a JSON-lines file as they come, so a search resumes where it stopped.
+a JSON-lines file as they come, one line per (proxy, candidate, training), so a search resumes where it stopped
+and a search with more trainings per candidate (the paper averages 5) reuses the trainings already logged.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from ..errors import ConfigError
 from ..evaluate import EvalSpec, evaluate_tensors
 from ..evaluate.protocols import Protocol
 from ..models.convnet import ACTS, NORMS, POOLINGS
-from ..seeding import make_generator
+from ..seeding import derive_seed, make_generator
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class NASConfig:
     full_epochs: int = 2
     batch_size: int = 256
     top: int = 10  # Spearman over the 10 best candidates (the paper's 10): by the proxy, and by full data
-    runs: int = 1  # trainings per candidate and proxy, averaged (the paper: 5)
+    runs: int = 1  # trainings per candidate and proxy, averaged (the paper: 5); each logged on its own line
     seed: int = 0
 
 
@@ -103,18 +104,32 @@ def _first_batches(train: RealData, steps: int, batch: int, seed: int) -> tuple[
     return train.images[idx], train.labels[idx]
 
 
+def run_seed(seed: int, run: int) -> int:
+    """The seed of training number `run` of every candidate: the search's seed for the first (so a one-training
+    search is the first training of a longer one), a derived stream for the others."""
+    return seed if run == 0 else derive_seed(seed, "nas-run", run)
+
+
 def _accs(cand: Candidate, x: torch.Tensor, y: torch.Tensor, data: DatasetSplits, val: RealData,
-          epochs: int, cfg: NASConfig, with_test: bool) -> dict[str, float]:
-    """Validation accuracy of `cand` trained on (x, y), and its test accuracy when asked (full-data training:
-    what the search delivers for the candidate it picks)."""
+          epochs: int, cfg: NASConfig, run: int, with_test: bool) -> dict[str, float]:
+    """Validation accuracy of `cand` trained on (x, y) (training number `run`), and its test accuracy when asked
+    (full-data training: what the search delivers for the candidate it picks)."""
     proto = Protocol("nas", epochs=epochs, batch_size=cfg.batch_size,
                      precision="fp32" if cand.norm == "batchnorm" else "bf16")
-    spec = EvalSpec("convnet", proto, runs=cfg.runs, seed=cfg.seed, model_kw=cand.model_kw())
+    spec = EvalSpec("convnet", proto, runs=1, seed=run_seed(cfg.seed, run), model_kw=cand.model_kw())
     res = evaluate_tensors(x, y, data.info, val, spec, also=(data.test,) if with_test else ())
     accs = {"val_acc": res.mean}
     if with_test:
-        accs["test_acc"] = sum(res.config["also_accs"][0]) / cfg.runs
+        accs["test_acc"] = res.config["also_accs"][0][0]
     return accs
+
+
+def _record_run(r: dict[str, Any], log: Path) -> int:
+    """The training number of a log line; lines of older logs (one training, no 'run') are training 0."""
+    if "run" not in r and r.get("runs", 1) != 1:
+        raise ConfigError(f"{log} holds an older search that logged the mean of {r['runs']} trainings per line; "
+                          "give the search another results folder")
+    return int(r.get("run", 0))
 
 
 def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torch.Tensor, torch.Tensor] | None],
@@ -122,58 +137,65 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
                callback: Callable[[dict[str, Any]], None] | None = None) -> dict[str, dict[str, float]]:
     """Validation accuracy of every candidate under every proxy (None = early stopping on the full data) and
     under full-data training ('full', which also records each candidate's test accuracy); resumes from `log`
-    (JSON lines). Returns {proxy: {candidate: validation acc}}.
+    (JSON lines), training number after training number (cfg.runs of them; those already logged are kept).
+    Returns {proxy: {candidate: validation acc averaged over the first cfg.runs trainings}}.
     Early stopping trains one pass over early_stopping_steps(...) shuffled full-data batches."""
-    done: dict[str, dict[str, float]] = {}
+    done: set[tuple[str, str, int]] = set()
     if log.exists():
         for line in log.read_text().splitlines():
             r = json.loads(line)
-            if r.get("runs", 1) != cfg.runs:
-                raise ConfigError(f"{log} holds a search with {r.get('runs', 1)} training(s) per candidate, not "
-                                  f"{cfg.runs}: give the search another results folder")
-            done.setdefault(r["proxy"], {})[r["candidate"]] = r["val_acc"]
+            done.add((r["proxy"], r["candidate"], _record_run(r, log)))
     early = _first_batches(data.train, early_stopping_steps(proxies, cfg), cfg.batch_size, cfg.seed) \
         if None in proxies.values() else None
     jobs = [("full", (data.train.images, data.train.labels), cfg.full_epochs)]
     jobs += [(k, early if v is None else v, 1 if v is None else cfg.proxy_epochs) for k, v in proxies.items()]
-    for proxy, (x, y), epochs in jobs:
-        for cand in candidates:
-            if cand.name in done.get(proxy, {}):
-                continue
-            t0 = time.perf_counter()
-            accs = _accs(cand, x, y, data, val, epochs, cfg, with_test=proxy == "full")
-            rec = {"proxy": proxy, "candidate": cand.name, **accs, "runs": cfg.runs,
-                   "seconds": time.perf_counter() - t0}
-            with log.open("a") as f:
-                f.write(json.dumps(rec) + "\n")
-            done.setdefault(proxy, {})[cand.name] = accs["val_acc"]
-            if callback:
-                callback(rec)
-    return done
+    for run in range(cfg.runs):  # a whole training of every candidate before the next, so a stop keeps full runs
+        for proxy, (x, y), epochs in jobs:
+            for cand in candidates:
+                if (proxy, cand.name, run) in done:
+                    continue
+                t0 = time.perf_counter()
+                accs = _accs(cand, x, y, data, val, epochs, cfg, run, with_test=proxy == "full")
+                rec = {"proxy": proxy, "candidate": cand.name, **accs, "run": run,
+                       "seconds": time.perf_counter() - t0}
+                with log.open("a") as f:
+                    f.write(json.dumps(rec) + "\n")
+                done.add((proxy, cand.name, run))
+                if callback:
+                    callback(rec)
+    return load_log(log, cfg.runs)[0]
 
 
-def load_log(log: Path) -> tuple[dict[str, dict[str, float]], dict[str, float], dict[str, float]]:
-    """A search log as ({proxy: {candidate: val acc}}, {candidate: full-data test acc}, {proxy: seconds})."""
-    results: dict[str, dict[str, float]] = {}
-    tests: dict[str, float] = {}
+def load_log(log: Path, runs: int | None = None) -> tuple[dict[str, dict[str, float]], dict[str, float],
+                                                           dict[str, float]]:
+    """A search log as ({proxy: {candidate: val acc}}, {candidate: full-data test acc}, {proxy: seconds}),
+    accuracies averaged over the logged trainings (the first `runs` of them when given), seconds summed."""
+    vals: dict[tuple[str, str], list[float]] = {}
+    tests: dict[str, list[float]] = {}
     seconds: dict[str, float] = {}
     for line in log.read_text().splitlines():
         r = json.loads(line)
-        results.setdefault(r["proxy"], {})[r["candidate"]] = r["val_acc"]
+        if runs is not None and _record_run(r, log) >= runs:
+            continue
+        vals.setdefault((r["proxy"], r["candidate"]), []).append(r["val_acc"])
         if r.get("test_acc") is not None:
-            tests[r["candidate"]] = r["test_acc"]
+            tests.setdefault(r["candidate"], []).append(r["test_acc"])
         seconds[r["proxy"]] = seconds.get(r["proxy"], 0.0) + r["seconds"]
-    return results, tests, seconds
+    results: dict[str, dict[str, float]] = {}
+    for (proxy, cand), v in vals.items():
+        results.setdefault(proxy, {})[cand] = sum(v) / len(v)
+    return results, {c: sum(v) / len(v) for c, v in tests.items()}, seconds
 
 
-def summarize(log: Path, top: int) -> dict[str, dict[str, Any]]:
+def summarize(log: Path, top: int, runs: int | None = None) -> dict[str, dict[str, Any]]:
     """Per proxy (from the search log): the best-ranked candidate, its validation and test accuracy after
     full-data training, the proxy's total training time and three Spearman correlations with full-data
     training: over the `top` candidates the proxy ranks best (`spearman_proxy_top`: the paper's "selected top
     10 models", the ones a search on the proxy would go on with), over the `top` candidates best on the full
     data (`spearman_top`) and over all. The last entry, 'full data', is the search on the full data itself
-    (the reference every proxy is measured against)."""
-    results, tests, seconds = load_log(log)
+    (the reference every proxy is measured against). Accuracies are the means over the logged trainings (the
+    first `runs` when given)."""
+    results, tests, seconds = load_log(log, runs)
     full = results["full"]
     best = sorted(full, key=full.get, reverse=True)[:top]
     out = {}

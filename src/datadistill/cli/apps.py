@@ -85,7 +85,8 @@ def nas(
     proxy_epochs: int = typer.Option(100, help="epochs on each proxy set (the paper: 100)"),
     full_epochs: int = typer.Option(2, help="epochs of full-data training (the ranking to match)"),
     top: int = typer.Option(10, help="Spearman over this many best candidates, by the proxy and by full data (the paper: 10)"),
-    runs: int = typer.Option(1, help="trainings per candidate and proxy, averaged (the paper: 5)"),
+    runs: int = typer.Option(1, help="trainings per candidate and proxy, averaged (the paper: 5); rerun with "
+                             "more to add trainings to a finished search"),
     data_root: Optional[Path] = typer.Option(None),
     seed: int = typer.Option(0),
     threads: Optional[int] = typer.Option(None),
@@ -109,7 +110,7 @@ def nas(
     cfg = NASConfig(proxy_epochs=proxy_epochs, full_epochs=full_epochs, top=top, runs=runs, seed=seed)
     run_search(data, val, proxies, space, cfg, out_dir / "search.jsonl",
                callback=lambda r: err.print(f"  {r['proxy']:<16} {r['candidate']:<40} {r['val_acc']:.2f} %"))
-    summary = summarize(out_dir / "search.jsonl", cfg.top)
+    summary = summarize(out_dir / "search.jsonl", cfg.top, cfg.runs)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     (out_dir / "config.json").write_text(json.dumps({"config": asdict(cfg), "dataset": dataset,
                                                      "candidates": len(space), "proxies": list(proxies)}, indent=2))
