@@ -22,6 +22,7 @@ from common import ROOT, append_jsonl, append_markdown, command_line, machine, p
 
 from datadistill import api  # noqa: E402
 from datadistill.baselines import WHOLE  # noqa: E402
+from datadistill.cli.main import parse_options  # noqa: E402
 from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
 from datadistill.published import published  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
@@ -35,8 +36,12 @@ def main() -> None:
     p.add_argument("--sets", type=int, default=3, help="selection seeds (feature networks) per cell")
     p.add_argument("--models", type=int, default=2, help="fresh ConvNets per set")
     p.add_argument("--feature-epochs", type=int, default=20, help="epochs of the whole-data feature ConvNet")
+    p.add_argument("--opt", action="append", default=[],
+                   help="selection option key=value, repeatable (e.g. never_learned=first for forgetting)")
     p.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     args = p.parse_args()
+    opts = parse_options(args.opt)
+    label = "".join(f" ({k}={v})" for k, v in opts.items())
     setup_runtime(None)
     data = api.resolve_data(args.dataset, args.data_root)
     protocol = "dc2021-aug" if args.dataset == "mnist" else "dc2021"
@@ -50,7 +55,7 @@ def main() -> None:
             accs = []
             for seed in range(args.sets):
                 source = sources.setdefault(seed, SelectionSource(data, seed=seed, cache_dir=cache, recipe=recipe))
-                syn = coreset_set(name, source, ipc, seed)
+                syn = coreset_set(name, source, ipc, seed, **opts)
                 accs += api.evaluate(syn, data, runs=args.models, protocol=protocol, seed=seed).accs
             wall = time.perf_counter() - t0
             mean, std = statistics.mean(accs), statistics.pstdev(accs)
@@ -58,9 +63,9 @@ def main() -> None:
             rec = {"bench": "coreset", "method": name, "dataset": args.dataset, "ipc": ipc, "protocol": protocol,
                    "acc_mean": round(mean, 2), "acc_std": round(std, 2), "n_models": len(accs), "iterations": 0,
                    "wall_s": round(wall, 1), "peak_rss_mb": peak_rss_mb(), "budgeted": False,
-                   "command": command_line(), "sets": args.sets, "accs": accs, "published": pub}
+                   "command": command_line(), "sets": args.sets, "accs": accs, "published": pub, "options": opts}
             append_jsonl(rec)
-            rows.append(f"| {name} | {ipc} | {mean:.2f} +- {std:.2f} | {pub} | {len(accs)} | {wall / 60:.1f} min |")
+            rows.append(f"| {name}{label} | {ipc} | {mean:.2f} +- {std:.2f} | {pub} | {len(accs)} | {wall / 60:.1f} min |")
     m = machine()
     append_markdown(
         f"Coreset baselines, {args.dataset} ({protocol})",

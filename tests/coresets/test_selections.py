@@ -104,10 +104,15 @@ class _Counted:
         return self._learned
 
 
-def test_forgetting_takes_never_learned_images_first_then_the_most_forgotten():
+def test_forgetting_takes_the_most_forgotten_or_never_learned_images_first():
     src = _Counted([0, 5, 1, 0, 2, 0, 3, 1], [True, True, True, False, True, False, True, True])
-    idx = SELECTIONS.get("forgetting")(src, 2, torch.Generator().manual_seed(0))
+    pick = SELECTIONS.get("forgetting")
+    idx = pick(src, 2, torch.Generator().manual_seed(0))
+    assert idx.tolist() == [[1, 2], [6, 4]]  # by count: 5, 1 and 3, 2
+    idx = pick(src, 2, torch.Generator().manual_seed(0), never_learned="first")
     assert idx.tolist() == [[3, 1], [5, 6]]  # never learned (3, 5), then the largest count (1, 6)
+    with pytest.raises(ConfigError, match="never_learned"):
+        pick(src, 2, torch.Generator(), never_learned="last")
 
 
 def test_features_are_cached(source, digits):
