@@ -291,7 +291,8 @@ BASELINE_HELP = {
     "herding": "Herding: images whose running mean tracks the class mean (features of a whole-data ConvNet).",
     "nearest_mean": "The images nearest the class mean in feature space (the DC paper's wording of its herding).",
     "kcenter": "k-center greedy: images covering the class in feature space (whole-data ConvNet features).",
-    "forgetting": "The most forgotten images of each class while a ConvNet trains on the whole data (never-learned first).",
+    "forgetting": "The most forgotten images of each class while a ConvNet trains on the whole data "
+                  "(--opt never_learned=first puts never-learned images first, as Toneva et al.).",
     "optimal_random": "Best of N random sets, judged on a validation split of the training data (--opt candidates=N).",
 }
 for _name, _help in BASELINE_HELP.items():
