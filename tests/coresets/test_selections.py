@@ -116,10 +116,28 @@ def test_forgetting_takes_the_most_forgotten_or_never_learned_images_first():
 
 
 def test_features_are_cached(source, digits):
+    source.features()
     assert source.cache_file.exists()
     again = SelectionSource(digits, seed=0, cache_dir=source.cache_dir, recipe=RECIPE)
     torch.testing.assert_close(again.features(), source.features())
     assert torch.equal(again.forgetting_counts(), source.forgetting_counts())
+
+
+def test_a_cache_without_the_learned_record_retrains_only_when_asked_for_it(source, digits, tmp_path, monkeypatch):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    source.ever_learned()
+    with safe_open(str(source.cache_file), framework="pt") as f:  # a cache as written before the 'learned' record
+        meta, old = f.metadata(), {k: f.get_tensor(k) for k in ("params", "forgetting")}
+    legacy = SelectionSource(digits, seed=0, cache_dir=tmp_path, recipe=RECIPE)
+    save_file(old, str(legacy.cache_file), metadata=meta)
+    trained = []
+    real_train = SelectionSource._train
+    monkeypatch.setattr(SelectionSource, "_train", lambda self, *a: trained.append(1) or real_train(self, *a))
+    torch.testing.assert_close(legacy.features(), source.features())
+    assert torch.equal(legacy.forgetting_counts(), source.forgetting_counts()) and not trained
+    assert torch.equal(legacy.ever_learned(), source.ever_learned()) and trained == [1]
 
 
 def test_ipc_too_large_is_an_error(source):

@@ -58,8 +58,10 @@ class SelectionSource:
         gen = make_generator(self.seed, "coreset", "features", self.model)
         return create_model(self.model, info.channels, info.num_classes, info.im_size, generator=gen), gen
 
-    def _ensure(self) -> None:
-        if self._net is not None:
+    def _ensure(self, need_learned: bool = False) -> None:
+        """Load the cached network (or train it); a cache from before the 'learned' record serves features and
+        counts, and is retrained (the same seeded network comes back) only when that record is asked for."""
+        if self._net is not None and (self._learned is not None or not need_learned):
             return
         net, gen = self._new_net()
         layout = FlatLayout.of(net)
@@ -68,12 +70,12 @@ class SelectionSource:
         if self.cache and file.exists():
             with safe_open(str(file), framework="pt") as f:
                 meta = json.loads((f.metadata() or {}).get("datadistill", "{}"))
-                # a cache from before the 'learned' record is retrained (the same seeded network comes back)
+                has_learned = "learned" in f.keys()
                 if (meta.get("recipe") == recipe and meta.get("n_train") == len(self.data.train)
-                        and "learned" in f.keys()):
+                        and (has_learned or not need_learned)):
                     layout.load_into(net, f.get_tensor("params"))
                     self._net, self._counts = net.eval(), f.get_tensor("forgetting")
-                    self._learned = f.get_tensor("learned")
+                    self._learned = f.get_tensor("learned") if has_learned else None
                     return
         self._net, self._counts, self._learned = self._train(net, gen)
         if self.cache:
@@ -120,5 +122,5 @@ class SelectionSource:
 
     def ever_learned(self) -> Tensor:
         """Per training image: classified correctly at one presentation at least during that training run."""
-        self._ensure()
+        self._ensure(need_learned=True)
         return self._learned
