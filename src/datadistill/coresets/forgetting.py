@@ -6,9 +6,8 @@ random with the seeded generator).
 Images never classified correctly during the run have no forgetting event. By default they count as such
 (never_learned='count': "pick the most forgotten", the DC paper's "samples which are easy to forget");
 never_learned='first' follows Toneva et al.'s ordering, where they count as forgotten infinitely often and
-come first. The two bracket the DC paper's MNIST row (docs/results.md): with a 5-epoch counting run, 'count'
-gives 34.5 / 77.8 % at IPC 1 / 10 and 'first' 22.7 / 47.7 % (published 35.5 / 68.1): the ~0.7 % of MNIST
-that is never learned is mostly outliers.
+come first. On MNIST the two bracket the DC paper's row (measured figures in docs/results.md): the few images
+never learned are mostly outliers.
 """
 from __future__ import annotations
 
