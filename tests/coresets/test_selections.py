@@ -1,4 +1,5 @@
 """Coreset selections: valid indices, herding tracks the mean, k-center covers outliers, forgetting counts."""
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -121,6 +122,27 @@ def test_features_are_cached(source, digits):
     again = SelectionSource(digits, seed=0, cache_dir=source.cache_dir, recipe=RECIPE)
     torch.testing.assert_close(again.features(), source.features())
     assert torch.equal(again.forgetting_counts(), source.forgetting_counts())
+
+
+def test_networks_of_different_recipes_are_cached_side_by_side(source, digits, monkeypatch):
+    source.features()
+    other = SelectionSource(digits, seed=0, cache_dir=source.cache_dir, recipe=replace(RECIPE, epochs=1))
+    assert other.cache_file != source.cache_file
+    other.forgetting_counts()  # trains and caches the 1-epoch network next to the 3-epoch one
+    assert other.cache_file.exists() and source.cache_file.exists()
+    monkeypatch.setattr(SelectionSource, "_train", lambda *a: pytest.fail("retrained a cached network"))
+    again = SelectionSource(digits, seed=0, cache_dir=source.cache_dir, recipe=RECIPE)
+    torch.testing.assert_close(again.features(), source.features())
+
+
+def test_a_cache_named_without_the_recipe_hash_is_still_used(source, digits, tmp_path, monkeypatch):
+    source.ever_learned()
+    legacy = SelectionSource(digits, seed=0, cache_dir=tmp_path, recipe=RECIPE)
+    plain = legacy.cache_file.with_name(legacy.cache_file.name.rsplit("_r", 1)[0] + ".safetensors")
+    plain.write_bytes(source.cache_file.read_bytes())
+    monkeypatch.setattr(SelectionSource, "_train", lambda *a: pytest.fail("retrained a cached network"))
+    torch.testing.assert_close(legacy.features(), source.features())
+    assert torch.equal(legacy.ever_learned(), source.ever_learned())
 
 
 def test_a_cache_without_the_learned_record_retrains_only_when_asked_for_it(source, digits, tmp_path, monkeypatch):

@@ -2,11 +2,14 @@
 
 One training run (the whole-dataset recipe, baselines.WHOLE) gives both the feature extractor for herding and
 k-center (`embed` of the trained network) and the forgetting counts (predictions of every batch before its
-update). The result is cached as `<cache_dir>/<dataset>_<model>_s<seed>_n<train size>.safetensors` (flat parameters +
-counts + the recipe in metadata), by default in the dataset's folder of the data root.
+update). The result is cached (flat parameters + counts + the recipe in metadata) as
+`<cache_dir>/<dataset>_<model>_s<seed>_n<train size>_r<recipe hash>.safetensors`, by default in the dataset's folder
+of the data root: networks trained with different recipes (say 5 and 20 epochs) sit side by side instead of
+overwriting each other. A file named without the hash whose recipe matches is still used (caches written before).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,12 +49,22 @@ class SelectionSource:
     _learned: Tensor | None = field(default=None, init=False, repr=False)
     _features: Tensor | None = field(default=None, init=False, repr=False)
 
+    def _recipe_json(self) -> str:
+        return json.dumps(self.recipe.to_dict(), sort_keys=True)
+
     @property
-    def cache_file(self) -> Path:
+    def _plain_cache_file(self) -> Path:
         folder = Path(self.cache_dir) if self.cache_dir else data_root(None) / self.data.info.name / "cache"
         # the training-set size is in the name, so a network for a split (e.g. train minus a validation part)
         # never overwrites the one for the whole training set
         return folder / f"{self.data.info.name}_{self.model}_s{self.seed}_n{len(self.data.train)}.safetensors"
+
+    @property
+    def cache_file(self) -> Path:
+        """Where this source's network is cached: the plain name plus `_r<hash of the training recipe>`."""
+        plain = self._plain_cache_file
+        tag = hashlib.sha1(self._recipe_json().encode()).hexdigest()[:8]
+        return plain.with_name(f"{plain.stem}_r{tag}{plain.suffix}")
 
     def _new_net(self) -> tuple[torch.nn.Module, torch.Generator]:
         info = self.data.info
@@ -65,10 +78,12 @@ class SelectionSource:
             return
         net, gen = self._new_net()
         layout = FlatLayout.of(net)
-        recipe = json.dumps(self.recipe.to_dict(), sort_keys=True)
+        recipe = self._recipe_json()
         file = self.cache_file
-        if self.cache and file.exists():
-            with safe_open(str(file), framework="pt") as f:
+        for cached in dict.fromkeys([file, self._plain_cache_file]) if self.cache else ():
+            if not cached.exists():
+                continue
+            with safe_open(str(cached), framework="pt") as f:
                 meta = json.loads((f.metadata() or {}).get("datadistill", "{}"))
                 has_learned = "learned" in f.keys()
                 if (meta.get("recipe") == recipe and meta.get("n_train") == len(self.data.train)
