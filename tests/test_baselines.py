@@ -1,4 +1,8 @@
 """Baselines of DD's Table 1: class averages, k-means centroids, k-NN; they run and do what they say."""
+import importlib
+from dataclasses import replace
+
+import pytest
 import torch
 
 from datadistill.baselines import class_average, kmeans, kmeans_centroids, knn_accuracy, random_real
@@ -27,3 +31,22 @@ def test_kmeans_set_and_knn_classify_digits(digits):
     acc_rand = knn_accuracy(random_real(digits, 5, 0), test_x, test_y, k=1, p=2)
     assert acc_km > 80 and acc_km > acc_rand - 5
     assert 60 < knn_accuracy(km, test_x, test_y, k=3, p=1) <= 100
+
+
+def test_whole_dataset_caches_each_model_and_trains_only_the_missing_ones(digits, tmp_path, monkeypatch):
+    train_mod = importlib.import_module("datadistill.evaluate.train")  # the package name is also a function
+    from datadistill.baselines import whole_dataset
+    from datadistill.evaluate import EvalSpec, get_protocol
+
+    spec = EvalSpec("convnet", get_protocol("quick", epochs=3), runs=1)
+    first = whole_dataset(digits, spec, cache_dir=tmp_path)
+    assert len((tmp_path / "whole.jsonl").read_text().splitlines()) == 1
+    trained = []
+    real = train_mod.train_network
+    monkeypatch.setattr(train_mod, "train_network", lambda *a, **k: trained.append(1) or real(*a, **k))
+    more = whole_dataset(digits, replace(spec, runs=2), cache_dir=tmp_path)
+    assert trained == [1] and more.accs[0] == first.accs[0] and more.config["cached_models"] == 1
+    fresh = whole_dataset(digits, replace(spec, runs=2))  # no cache: both models trained, the same accuracies
+    assert fresh.accs == pytest.approx(more.accs, abs=1e-6)
+    other = whole_dataset(digits, replace(spec, seed=1, runs=1), cache_dir=tmp_path)  # another key: trained
+    assert len(trained) == 4 and other.config["cached_models"] == 0

@@ -33,8 +33,13 @@ def test_distill_evaluate_show_baseline(tmp_path):
     from datadistill import load
 
     assert [e["model"] for e in load(out).evaluations] == ["convnet", "mlp"]  # kept with the artifact
-    res = invoke("baseline", "whole", "--epochs", "3", "--model", "mlp")
+    whole = ("baseline", "whole", "--epochs", "3", "--model", "mlp", "--data-root", str(tmp_path / "data"))
+    res = invoke(*whole)
     assert res.exit_code == 0 and "whole digits" in res.output
+    assert (tmp_path / "data" / "digits" / "cache" / "whole.jsonl").exists()
+    again = invoke(*whole)  # the accuracy comes from the cache, not a new training
+    assert again.exit_code == 0 and "1 of 1 models from the cache" in again.output
+    assert again.output.splitlines()[-1] == res.output.splitlines()[-1]
     res = invoke("show", str(out), "--out", str(tmp_path / "g.png"), "--folder", str(tmp_path / "imgs"))
     assert res.exit_code == 0 and (tmp_path / "g.png").exists() and len(list((tmp_path / "imgs").rglob("*.png"))) == 10
     res = invoke("baseline", "random", "--ipc", "2", "--out", str(tmp_path / "r.safetensors"))

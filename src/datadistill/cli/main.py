@@ -18,7 +18,7 @@ from .. import api
 from ..augment.zca import zca_transform
 from ..baselines import WHOLE, random_real, whole_dataset
 from ..coresets import SelectionSource, coreset_set
-from ..data import list_datasets
+from ..data import cache_dir, list_datasets
 from ..distributed import World, close_world, init_world
 from ..errors import DatadistillError
 from ..evaluate import PROTOCOLS, EvalResult, get_protocol
@@ -271,7 +271,7 @@ def _baseline_command(name: str) -> Callable[..., None]:
     ) -> None:
         setup_runtime(threads)
         splits = api.resolve_data(dataset, data_root)
-        source = SelectionSource(splits, seed=seed, cache_dir=data_root / dataset / "cache" if data_root else None)
+        source = SelectionSource(splits, seed=seed, cache_dir=cache_dir(splits.info.name, data_root))
         syn = coreset_set(name, source, ipc, seed, **parse_options(opt))
         syn.config["protocol"] = protocol
         target = out_file or Path("runs") / f"{name}.safetensors"
@@ -308,13 +308,17 @@ def baseline_whole(
     runs: int = typer.Option(1),
     epochs: int = typer.Option(WHOLE.epochs, help="epochs of the whole-dataset recipe"),
     seed: int = typer.Option(0),
+    cache: bool = typer.Option(True, help="reuse (and add to) the accuracies cached in <data root>/<dataset>/cache"),
     threads: Optional[int] = typer.Option(None),
 ) -> None:
     """Whole-dataset reference: networks trained on the full training split (recipe in baselines.WHOLE)."""
     setup_runtime(threads)
     splits = api.resolve_data(dataset, data_root)
     spec = api.EvalSpec(model, replace(WHOLE, epochs=epochs), runs, seed)
-    print_eval(f"whole {dataset}", whole_dataset(splits, spec))
+    res = whole_dataset(splits, spec, cache_dir(splits.info.name, data_root) if cache else None)
+    if res.config.get("cached_models"):
+        out.print(f"{res.config['cached_models']} of {runs} models from the cache")
+    print_eval(f"whole {dataset}", res)
 
 
 @app.command()

@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ._common import DATASETS, ENV_DATA_ROOT, data_root, to_grayscale
+from ._common import DATASETS, ENV_DATA_ROOT, cache_dir, data_root, to_grayscale
 from .arrays import from_arrays
 from .base import DatasetInfo, DatasetSplits, RealData, denormalize, normalize
 
 # Imported for their @DATASETS.register side effect.
 from . import cifar, digits, idx, imagefolder, svhn, usps  # noqa: E402,F401  isort: skip
 
-__all__ = ["DATASETS", "ENV_DATA_ROOT", "DatasetInfo", "DatasetSplits", "RealData", "data_root",
+__all__ = ["DATASETS", "ENV_DATA_ROOT", "DatasetInfo", "DatasetSplits", "RealData", "cache_dir", "data_root",
            "denormalize", "from_arrays", "list_datasets", "load_dataset", "normalize", "to_grayscale"]
 
 

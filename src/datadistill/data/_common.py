@@ -26,6 +26,11 @@ def data_root(root: str | Path | None = None) -> Path:
     return Path(root).expanduser()
 
 
+def cache_dir(dataset: str, root: str | Path | None = None) -> Path:
+    """Where results computed once per dataset are cached (feature networks, whole-data accuracies)."""
+    return data_root(root) / dataset / "cache"
+
+
 def search_dirs(names: Sequence[str], root: str | Path | None) -> list[Path]:
     """Folders searched for a dataset called names[0] (aliases after it): root/<name>/ first, then root/."""
     base = data_root(root)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -120,14 +120,19 @@ class EvalSpec:
 
 def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: RealData, spec: EvalSpec,
                      lr: float | None = None, on_model: Callable[[int, float], None] | None = None,
-                     also: tuple[RealData, ...] = ()) -> EvalResult:
+                     also: tuple[RealData, ...] = (), known: Mapping[int, float] | None = None) -> EvalResult:
     """Train spec.runs fresh networks on (x, y) with the protocol and test each on `test`; the same trained
     networks are also tested on each split of `also` (e.g. a validation split), listed per split in
-    config['also_accs']."""
+    config['also_accs']. Models whose index is in `known` (accuracies of the same spec from a cache) are not
+    trained again; their accuracies are taken as they are."""
     proto = spec.protocol
     assert proto is not None
+    known = dict(known or {})
+    if known and also:
+        raise ValueError("known accuracies cannot be combined with `also` splits (theirs are not known)")
     aug = None if proto.augment == "none" else make_augment(proto.augment, info.name)
-    mine = list(spec.world.share(spec.runs))  # model i draws from its own generator, whichever process trains it
+    # model i draws from its own generator, whichever process trains it
+    mine = [i for i in spec.world.share(spec.runs) if i not in known]
     gens = [make_generator(spec.seed, "eval", spec.model, i) for i in mine]
     nets = [create_model(spec.model, info.channels, info.num_classes, info.im_size, generator=g,
                          **dict(spec.model_kw)).to(spec.device) for g in gens]
@@ -152,7 +157,7 @@ def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: 
             train_network(net, x, y, proto, gen, lr=lr, augment=aug)
             acc, *extra = (test_accuracy(net, t, proto.test_batch, proto.precision) for t in (test, *also))
             record(j, acc, extra)
-    merged = spec.world.gather(done)
+    merged = {**{i: (acc, []) for i, acc in known.items()}, **spec.world.gather(done)}
     accs = [merged[i][0] for i in range(spec.runs)]
     config = {"protocol": proto.to_dict(), "model_kw": dict(spec.model_kw), "n_train": len(x), "batched": together}
     if also:
