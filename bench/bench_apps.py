@@ -107,7 +107,10 @@ def nas(args: argparse.Namespace) -> None:
     space = search_space(args.depths, args.widths, args.acts, args.norms, args.poolings)
     cfg = NASConfig(proxy_epochs=args.proxy_epochs, full_epochs=args.full_epochs, runs=args.nas_runs, seed=args.seed)
     # the CLI's results-folder layout; one line per training, so --nas-runs 3 adds trainings to a 1-run search
-    folder = ROOT / "bench" / "out" / f"nas_mnist_{len(space)}"
+    # settings other than the defaults get their own folder (a log is only extended with the same settings)
+    tag = "".join(f"_{k}{v}" for k, v, default in (("full", args.full_epochs, 2), ("proxy", args.proxy_epochs, 100))
+                  if v != default)
+    folder = ROOT / "bench" / "out" / f"nas_mnist_{len(space)}{tag}"
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "search.jsonl"
     run_search(data, val, proxies, space, cfg, log)

@@ -101,3 +101,16 @@ def test_a_log_of_averaged_lines_is_refused(digits, tmp_path):
     with pytest.raises(ConfigError, match="older search"):
         run_search(type(digits)(digits.info, rest, digits.test), val, {}, [Candidate(depth=1, width=16)],
                    NASConfig(runs=2), log)
+
+
+def test_resuming_with_other_epochs_is_refused(digits, tmp_path):
+    rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
+    data = type(digits)(digits.info, rest, digits.test)
+    log = tmp_path / "nas.jsonl"
+    cands = [Candidate(depth=1, width=16)]
+    run_search(data, val, {}, cands, NASConfig(full_epochs=1), log)
+    assert json.loads(log.read_text().splitlines()[0])["epochs"] == 1
+    with pytest.raises(ConfigError, match="another results folder"):
+        run_search(data, val, {}, cands, NASConfig(full_epochs=2, runs=2), log)
+    run_search(data, val, {}, cands, NASConfig(full_epochs=1, runs=2), log)  # the same settings go on
+    assert len(log.read_text().splitlines()) == 2

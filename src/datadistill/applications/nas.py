@@ -140,15 +140,20 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
     (JSON lines), training number after training number (cfg.runs of them; those already logged are kept).
     Returns {proxy: {candidate: validation acc averaged over the first cfg.runs trainings}}.
     Early stopping trains one pass over early_stopping_steps(...) shuffled full-data batches."""
-    done: set[tuple[str, str, int]] = set()
-    if log.exists():
-        for line in log.read_text().splitlines():
-            r = json.loads(line)
-            done.add((r["proxy"], r["candidate"], _record_run(r, log)))
     early = _first_batches(data.train, early_stopping_steps(proxies, cfg), cfg.batch_size, cfg.seed) \
         if None in proxies.values() else None
     jobs = [("full", (data.train.images, data.train.labels), cfg.full_epochs)]
     jobs += [(k, early if v is None else v, 1 if v is None else cfg.proxy_epochs) for k, v in proxies.items()]
+    epochs_of = {proxy: epochs for proxy, _, epochs in jobs}
+    done: set[tuple[str, str, int]] = set()
+    if log.exists():
+        for line in log.read_text().splitlines():
+            r = json.loads(line)
+            # lines of older logs carry no epochs and are taken as they are
+            if "epochs" in r and r["proxy"] in epochs_of and r["epochs"] != epochs_of[r["proxy"]]:
+                raise ConfigError(f"{log} holds '{r['proxy']}' trainings of {r['epochs']} epochs, this search asks "
+                                  f"for {epochs_of[r['proxy']]}; give the search another results folder")
+            done.add((r["proxy"], r["candidate"], _record_run(r, log)))
     for run in range(cfg.runs):  # a whole training of every candidate before the next, so a stop keeps full runs
         for proxy, (x, y), epochs in jobs:
             for cand in candidates:
@@ -156,7 +161,7 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
                     continue
                 t0 = time.perf_counter()
                 accs = _accs(cand, x, y, data, val, epochs, cfg, run, with_test=proxy == "full")
-                rec = {"proxy": proxy, "candidate": cand.name, **accs, "run": run,
+                rec = {"proxy": proxy, "candidate": cand.name, **accs, "run": run, "epochs": epochs,
                        "seconds": time.perf_counter() - t0}
                 with log.open("a") as f:
                     f.write(json.dumps(rec) + "\n")
