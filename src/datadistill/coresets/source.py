@@ -19,7 +19,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import Tensor
 
-from ..data._common import cache_dir
+from ..data._common import cache_dir as dataset_cache_dir  # the field below is also cache_dir
 from ..data.base import DatasetSplits
 from ..evaluate.protocols import Protocol
 from ..evaluate.train import train_network
@@ -54,7 +54,7 @@ class SelectionSource:
 
     @property
     def _plain_cache_file(self) -> Path:
-        folder = Path(self.cache_dir) if self.cache_dir else cache_dir(self.data.info.name)
+        folder = Path(self.cache_dir) if self.cache_dir else dataset_cache_dir(self.data.info.name)
         # the training-set size is in the name, so a network for a split (e.g. train minus a validation part)
         # never overwrites the one for the whole training set
         return folder / f"{self.data.info.name}_{self.model}_s{self.seed}_n{len(self.data.train)}.safetensors"
@@ -80,7 +80,7 @@ class SelectionSource:
         layout = FlatLayout.of(net)
         recipe = self._recipe_json()
         file = self.cache_file
-        for cached in dict.fromkeys([file, self._plain_cache_file]) if self.cache else ():
+        for cached in (file, self._plain_cache_file) if self.cache else ():
             if not cached.exists():
                 continue
             with safe_open(str(cached), framework="pt") as f:
