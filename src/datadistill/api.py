@@ -64,8 +64,9 @@ def load(path: str | Path) -> SyntheticSet:
 def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, model: str = "convnet",
              runs: int = 5, protocol: str | Protocol | None = None, seed: int = 0,
              data_root: str | Path | None = None, device: str = "cpu", on_model: Callable[[int, float], None] | None = None,
-             **model_kw: Any) -> EvalResult:
-    """Train `runs` fresh `model`s on the set with the protocol (default: the one it was made for)."""
+             batched: bool = False, **model_kw: Any) -> EvalResult:
+    """Train `runs` fresh `model`s on the set with the protocol (default: the one it was made for); `batched`
+    trains them together (vmap over stacked parameters, same per-model results) where the architecture allows."""
     syn = syn if isinstance(syn, SyntheticSet) else load(syn)
     splits = resolve_data(data if data is not None else syn.info.name, data_root)
     if splits.info.im_size != syn.info.im_size or splits.info.channels != syn.info.channels:
@@ -75,7 +76,8 @@ def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, mo
         splits = splits.map_images(lambda x: zca_transform(x, syn.zca))
     name = protocol or syn.config.get("protocol") or "dc2021"
     proto = get_protocol(name)
-    spec = EvalSpec(model, proto, runs, seed, tuple(sorted(model_kw.items())), device, world=current_world())
+    spec = EvalSpec(model, proto, runs, seed, tuple(sorted(model_kw.items())), device, batched=batched,
+                    world=current_world())
     return evaluate_any(syn.images, syn.labels, syn.info, splits.test, spec, lrs=syn.lrs, schedule=syn.schedule,
                         extra=syn.extra, on_model=on_model)
 

@@ -33,6 +33,9 @@ def test_distill_evaluate_show_baseline(tmp_path):
     from datadistill import load
 
     assert [e["model"] for e in load(out).evaluations] == ["convnet", "mlp"]  # kept with the artifact
+    res = invoke("evaluate", str(out), "--model", "mlp", "--runs", "2", "--protocol", "quick", "--batched")
+    assert res.exit_code == 0, res.output
+    assert [e["config"]["batched"] for e in load(out).evaluations] == [False, False, True]
     whole = ("baseline", "whole", "--epochs", "3", "--model", "mlp", "--data-root", str(tmp_path / "data"))
     res = invoke(*whole)
     assert res.exit_code == 0 and "whole digits" in res.output

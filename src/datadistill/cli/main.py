@@ -236,6 +236,7 @@ def evaluate(
     threads: Optional[int] = typer.Option(None),
     save: bool = typer.Option(True, help="append the result to the artifact's evaluations"),
     device: str = typer.Option("auto", help="auto (cuda, else mps, else cpu) | cpu | cuda | mps"),
+    batched: bool = typer.Option(False, help="train the networks together (vmap; pays on a GPU, not on 2 CPU cores)"),
 ) -> None:
     """Train fresh networks on a distilled set and test them on the real test split.
 
@@ -245,7 +246,8 @@ def evaluate(
     world = start_processes(threads, dev)
     syn = api.load(run)
     res = api.evaluate(syn, data_root=data_root, model=model, runs=runs, protocol=protocol, seed=seed,
-                       device=dev, on_model=lambda i, a: err.print(f"  model {i + 1}/{runs}: {a:.2f} %"))
+                       device=dev, batched=batched,
+                       on_model=lambda i, a: err.print(f"  model {i + 1}/{runs}: {a:.2f} %"))
     if not world.main:
         return
     print_eval(str(run), res)
