@@ -109,6 +109,13 @@ def full_run(args: argparse.Namespace, data) -> None:
     compute = sum(r["s_per_iter"] for r in steps) + sum(r.get("eval_s", 0.0) for r in evals)
     res = EvalResult.from_dict(syn.evaluations[-1])
     done = syn.config["completed_iterations"]
+    chosen = syn.config.get("selected_iteration", done)
+    # the curve: the periodic evaluations (validation ones under select=val), one point per iteration, without
+    # the final test evaluation of the chosen snapshot (reported on its own line)
+    final = [r for r in evals
+             if "split" not in r and r["iteration"] == chosen - 1 and r["eval"]["n"] == len(res.accs)]
+    periodic = {r["iteration"] + 1: r for r in evals if not any(r is f for f in final)}
+    split = "validation" if any(r.get("split") == "val" for r in periodic.values()) else "test"
     rec = {"bench": f"{FAMILY[args.method]}_run", "method": args.method, "dataset": args.dataset,
            "ipc": args.ipc, "protocol": res.protocol, "acc_mean": round(res.mean, 2),
            "acc_std": round(res.std, 2), "n_models": len(res.accs), "iterations": done,
@@ -117,7 +124,8 @@ def full_run(args: argparse.Namespace, data) -> None:
            "peak_rss_mb": peak_rss_mb(), "budgeted": bool(syn.config.get("budget_hit")), "command": command_line(),
            "precision": _precision(args) or "fp32", "session_wall_s": round(time.perf_counter() - t0, 1),
            "settings": syn.config.get("method_config"),
-           "curve": [[r["iteration"] + 1, round(r["eval"]["mean"], 2)] for r in evals]}
+           "curve": [[it, round(r["eval"]["mean"], 2)] for it, r in sorted(periodic.items())],
+           "curve_split": split, "selected_iteration": chosen, "selected": syn.config.get("selected", "last")}
     if syn.lrs.numel():
         rec["learned_lr"] = float(syn.lrs[0])
     append_jsonl(rec)
@@ -128,6 +136,7 @@ def _write_run_markdown(args: argparse.Namespace, rec: dict, res: EvalResult, bu
     m = machine()
     kind = f"budgeted run ({args.budget} of distillation time)" if budget else "full run"
     curve = ", ".join(f"{it}: {acc}" for it, acc in rec["curve"]) or "(no periodic evaluation)"
+    how = "best on the validation split" if rec["selected"] == "val" else "the last"
     ref = REFERENCE_S.get((args.method, args.ipc), "")
     published_acc = published(args.method, args.dataset, args.ipc) or "-"
     lr = f"  \nLearned lr: {rec['learned_lr']:.5f}." if "learned_lr" in rec else ""
@@ -142,7 +151,8 @@ def _write_run_markdown(args: argparse.Namespace, rec: dict, res: EvalResult, bu
         f"| published (paper) | {published_acc} | | | | |\n"
         f"| reference on this machine class | | | {ref} | | |\n\n"
         f"Every model: {', '.join(f'{a:.2f}' for a in res.accs)}.  \n"
-        f"Accuracy vs iteration ({args.curve_models} models each): {curve}.{lr}")
+        f"{rec['curve_split'].capitalize()} accuracy vs iteration ({args.curve_models} models each): {curve}.  \n"
+        f"Test accuracy above: the snapshot of iteration {rec['selected_iteration']} ({how}).{lr}")
 
 
 def random_baseline(args: argparse.Namespace, data) -> None:

@@ -96,6 +96,12 @@ def test_select_on_validation_never_on_test(tmp_path, digits):
     assert syn.config["selected_val_acc"] == best["eval"]["mean"]
     assert val[0]["eval"]["seed"] != test[0]["eval"]["seed"]  # selection and test train different networks
     assert torch.equal(load(out).images, syn.images)
+    # rerunning the finished run evaluates nothing again: the logged validation and test results are reused
+    before = (out / "metrics.jsonl").read_text()
+    again = distill(digits, "dm", ipc=1, iterations=6, out=out, eval_every=2, eval_models=1, select="val",
+                    final_eval_models=1, protocol="quick", resume=True)
+    assert (out / "metrics.jsonl").read_text() == before
+    assert again.evaluations == syn.evaluations and torch.equal(again.images, syn.images)
     with pytest.raises(ConfigError, match="eval_every"):
         distill(digits, "dm", ipc=1, iterations=2, select="val")
 

@@ -113,6 +113,16 @@ class RunFolder:
         self.metrics.write_text("".join(ln + "\n" for ln in kept))
         return done
 
+    def logged_eval(self, it: int, split: str, n: int, seed: int) -> dict[str, Any] | None:
+        """An evaluation already in metrics.jsonl (iteration, split, models, seed), so a resume never repeats one."""
+        for line in self.metrics.read_text().splitlines() if self.metrics.exists() else ():
+            rec = json.loads(line) if line.strip() else {}
+            ev = rec.get("eval")
+            if (ev and rec.get("iteration") == it and rec.get("split", "test") == split and ev.get("n") == n
+                    and ev.get("seed") == seed):
+                return ev
+        return None
+
     def log(self, record: Event) -> None:
         """Append one JSON line to metrics.jsonl."""
         with self.metrics.open("a") as f:
@@ -267,11 +277,14 @@ class Distiller:
             self._save_last()
 
     def _evaluate(self, it: int, runs: int, split: str = "test", images: torch.Tensor | None = None,
-                  lrs: torch.Tensor | None = None) -> EvalResult:
+                  lrs: torch.Tensor | None = None, reuse: bool = False) -> EvalResult:
         proto = get_protocol(self.protocol_name())
         # validation networks come from their own stream: the final test never reuses the networks (for DD random
         # init, the initialisations) that the snapshot was selected with
         seed = derive_seed(self.cfg.seed, "val-models") if split == "val" else self.cfg.seed
+        known = self.folder.logged_eval(it, split, runs, seed) if self.folder and reuse else None
+        if known is not None:  # a resumed run whose evaluation finished before the interruption
+            return EvalResult.from_dict(known)
         spec = EvalSpec(self.cfg.model, proto, runs, seed, tuple(sorted(self.cfg.model_kw.items())),
                         self.cfg.device, world=self.world)
         t = time.perf_counter()
@@ -305,7 +318,7 @@ class Distiller:
         images, lrs = self.method.images().cpu(), self.method.learned_lrs().cpu()
         if self.val is None:
             return images, lrs, {"selected": "last", "selected_iteration": completed}
-        last = self._evaluate(completed - 1, self.cfg.eval_models, split="val")
+        last = self._evaluate(completed - 1, self.cfg.eval_models, split="val", reuse=True)
         self._consider(completed - 1, last)
         tensors, meta = self._best, self._best_meta
         return tensors["images"], tensors["lrs"], {"selected": "val", "selected_iteration": meta["iteration"],
@@ -325,7 +338,7 @@ class Distiller:
                            schedule=self.method.schedule(), extra=self.method.extra_tensors())
         if self.cfg.final_eval_models > 0:
             res = self._evaluate(chosen["selected_iteration"] - 1, self.cfg.final_eval_models, images=images,
-                                 lrs=lrs)
+                                 lrs=lrs, reuse=True)
             syn.evaluations.append(res.to_dict())
         if self.folder:
             syn.save(self.folder.artifact)
