@@ -113,13 +113,14 @@ class RunFolder:
         self.metrics.write_text("".join(ln + "\n" for ln in kept))
         return done
 
-    def logged_eval(self, it: int, split: str, n: int, seed: int) -> dict[str, Any] | None:
-        """An evaluation already in metrics.jsonl (iteration, split, models, seed), so a resume never repeats one."""
+    def logged_eval(self, it: int, split: str, n: int, seed: int, protocol: str) -> dict[str, Any] | None:
+        """An evaluation already in metrics.jsonl (iteration, split, models, seed, protocol): a resume never
+        repeats one."""
         for line in self.metrics.read_text().splitlines() if self.metrics.exists() else ():
             rec = json.loads(line) if line.strip() else {}
             ev = rec.get("eval")
             if (ev and rec.get("iteration") == it and rec.get("split", "test") == split and ev.get("n") == n
-                    and ev.get("seed") == seed):
+                    and ev.get("seed") == seed and ev.get("protocol") == protocol):
                 return ev
         return None
 
@@ -282,7 +283,7 @@ class Distiller:
         # validation networks come from their own stream: the final test never reuses the networks (for DD random
         # init, the initialisations) that the snapshot was selected with
         seed = derive_seed(self.cfg.seed, "val-models") if split == "val" else self.cfg.seed
-        known = self.folder.logged_eval(it, split, runs, seed) if self.folder and reuse else None
+        known = self.folder.logged_eval(it, split, runs, seed, proto.name) if self.folder and reuse else None
         if known is not None:  # a resumed run whose evaluation finished before the interruption
             return EvalResult.from_dict(known)
         spec = EvalSpec(self.cfg.model, proto, runs, seed, tuple(sorted(self.cfg.model_kw.items())),
