@@ -112,9 +112,8 @@ def full_run(args: argparse.Namespace, data) -> None:
     chosen = syn.config.get("selected_iteration", done)
     # the curve: the periodic evaluations (validation ones under select=val), one point per iteration, without
     # the final test evaluation of the chosen snapshot (reported on its own line)
-    final = [r for r in evals
-             if "split" not in r and r["iteration"] == chosen - 1 and r["eval"]["n"] == len(res.accs)]
-    periodic = {r["iteration"] + 1: r for r in evals if not any(r is f for f in final)}
+    periodic = {r["iteration"] + 1: r for r in evals
+                if "split" in r or r["iteration"] != chosen - 1 or r["eval"]["n"] != len(res.accs)}
     split = "validation" if any(r.get("split") == "val" for r in periodic.values()) else "test"
     rec = {"bench": f"{FAMILY[args.method]}_run", "method": args.method, "dataset": args.dataset,
            "ipc": args.ipc, "protocol": res.protocol, "acc_mean": round(res.mean, 2),
