@@ -13,6 +13,13 @@ top 10). `--distill dm=10m` distills the proxy first, on the same training split
 validation images that rank the candidates stay unseen), for 10 minutes; `--proxy NAME=RUN` adds a set made
 elsewhere. Both resume from their results folders in bench/out/ (the layout of the CLI's, so
 `datadistill report bench/out/continual_* bench/out/nas_mnist_72` shows them).
+
+A longer ground truth for the paper's measure only (full-data training of the union of each proxy's top 10),
+reusing the proxy trainings of the 2-epoch search above (same proxies, seeds and split):
+
+  python bench/bench_apps.py nas --distill dm=10m --depths 1 2 3 --widths 32 64 --norms instancenorm none \
+      --poolings avgpooling maxpooling --nas-runs 3 --full-epochs 10 --ground-truth proxy-tops \
+      --proxies-from bench/out/nas_mnist_72
 """
 from __future__ import annotations
 
@@ -105,14 +112,18 @@ def nas(args: argparse.Namespace) -> None:
         proxies[f"distilled-{method}"] = (syn.images, syn.labels)
     proxies["early-stopping"] = None
     space = search_space(args.depths, args.widths, args.acts, args.norms, args.poolings)
-    cfg = NASConfig(proxy_epochs=args.proxy_epochs, full_epochs=args.full_epochs, runs=args.nas_runs, seed=args.seed)
+    cfg = NASConfig(proxy_epochs=args.proxy_epochs, full_epochs=args.full_epochs, runs=args.nas_runs, seed=args.seed,
+                    ground_truth=args.ground_truth)
     # the CLI's results-folder layout; one line per training, so --nas-runs 3 adds trainings to a 1-run search
     # settings other than the defaults get their own folder (a log is only extended with the same settings)
     tag = "".join(f"_{k}{v}" for k, v, default in (("full", args.full_epochs, 2), ("proxy", args.proxy_epochs, 100))
-                  if v != default)
+                  if v != default) + ("_tops" if args.ground_truth == "proxy-tops" else "")
     folder = ROOT / "bench" / "out" / f"nas_mnist_{len(space)}{tag}"
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "search.jsonl"
+    if args.proxies_from and not log.exists():  # start from the proxy trainings of another search (not its 'full')
+        lines = (Path(args.proxies_from) / "search.jsonl").read_text().splitlines()
+        log.write_text("".join(line + "\n" for line in lines if json.loads(line)["proxy"] != "full"))
     run_search(data, val, proxies, space, cfg, log)
     summary = summarize(log, cfg.top, cfg.runs)
     (folder / "config.json").write_text(json.dumps({"config": asdict(cfg), "dataset": "mnist",
@@ -126,12 +137,15 @@ def nas(args: argparse.Namespace) -> None:
                       "command": command_line(), "spearman_proxy_top": s["spearman_proxy_top"],
                       "spearman_top": s["spearman_top"], "spearman_all": s["spearman_all"]})
     m = machine()
+    scope = (f"only the union of each proxy's top {cfg.top}, so the other correlations are not given; "
+             if args.ground_truth == "proxy-tops" else "")
     append_markdown(
         f"NAS on proxy sets, MNIST, {len(space)} ConvNets",
         f"Command: `{command_line()}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}. Proxies "
         f"trained {args.proxy_epochs} epochs (early stopping: as many SGD iterations on the full data), "
         f"{args.nas_runs} training(s) each; ground truth {args.full_epochs} epochs on the full training split "
-        f"(minus a 10 % validation split that ranks everything); Spearman over the {cfg.top} candidates the proxy "
+        f"({scope}"
+        f"minus a 10 % validation split that ranks everything); Spearman over the {cfg.top} candidates the proxy "
         f"ranks best (the paper's measure), over the {cfg.top} best on the full data, and over all.\n\n"
         "| " + " | ".join(SUMMARY_HEADER) + " |\n|" + " --- |" * len(SUMMARY_HEADER) + "\n" + "\n".join(rows) +
         f"\n\nPer-candidate log, table and rank plot: `{folder.relative_to(ROOT)}/` (results.md).")
@@ -159,6 +173,10 @@ def main() -> None:
     p.add_argument("--proxy-epochs", type=int, default=100, help="the paper: 100")
     p.add_argument("--nas-runs", type=int, default=1, help="trainings per candidate and proxy (the paper: 5)")
     p.add_argument("--full-epochs", type=int, default=2)
+    p.add_argument("--ground-truth", choices=["all", "proxy-tops"], default="all",
+                   help="full-data training of all candidates or of the union of each proxy's top 10 only")
+    p.add_argument("--proxies-from", default=None, metavar="FOLDER",
+                   help="start a new search's log from the proxy trainings of this one (same proxies and seeds)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     args = p.parse_args()

@@ -206,14 +206,18 @@ def _nas_blocks(folder: Path) -> list[Block]:
     rows = summary_rows(summary)
     plt = _pyplot()
     full = results["full"]
-    best = set(sorted(full, key=full.get, reverse=True)[:top])
     proxies = [k for k in results if k != "full"]
+    # with a full-data ground truth of only the proxies' tops, mark each proxy's own top (what is measured)
+    partial = any(set(results[k]) - set(full) for k in proxies)
     fig, axes = plt.subplots(1, max(1, len(proxies)), figsize=(3.2 * max(1, len(proxies)), 3), squeeze=False)
     for ax, name in zip(axes[0], proxies):
+        ranked = results[name] if partial else full
+        best = set(sorted(ranked, key=ranked.get, reverse=True)[:top])
         for chosen, colour in ((False, "0.6"), (True, "C3")):
             names = [c for c in results[name] if c in full and (c in best) == chosen]
             ax.scatter([results[name][c] for c in names], [full[c] for c in names], s=12, c=colour,
-                       label=f"top {top} on full data" if chosen else "others")
+                       label=(f"proxy's top {top}" if partial else f"top {top} on full data") if chosen
+                       else "others")
         ax.set_title(name)
         ax.set_xlabel("val acc after proxy training")
         ax.grid(alpha=0.3)

@@ -114,3 +114,24 @@ def test_resuming_with_other_epochs_is_refused(digits, tmp_path):
         run_search(data, val, {}, cands, NASConfig(full_epochs=2, runs=2), log)
     run_search(data, val, {}, cands, NASConfig(full_epochs=1, runs=2), log)  # the same settings go on
     assert len(log.read_text().splitlines()) == 2
+
+
+def test_proxy_tops_ground_truth_trains_only_each_proxys_top(digits, tmp_path):
+    rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
+    data = type(digits)(digits.info, rest, digits.test)
+    cands = [Candidate(depth=1, width=16), Candidate(depth=1, width=16, norm="none"), Candidate(depth=2, width=16),
+             Candidate(depth=1, width=16, act="sigmoid")]
+    rand = random_real(data, 2, 0)
+    cfg = NASConfig(proxy_epochs=10, full_epochs=1, top=2, ground_truth="proxy-tops")
+    log = tmp_path / "nas.jsonl"
+    res = run_search(data, val, {"random": (rand.images, rand.labels)}, cands, cfg, log)
+    own_top = sorted(res["random"], key=res["random"].get, reverse=True)[:2]
+    assert len(res["random"]) == 4 and sorted(res["full"]) == sorted(own_top)
+    s = summarize(log, top=2)
+    assert abs(s["random"]["spearman_proxy_top"]) == pytest.approx(1.0)  # two candidates: the paper's measure
+    assert s["random"]["spearman_top"] is None and s["random"]["spearman_all"] is None
+    assert s["full data"]["chosen"] is None  # the full data's own pick would need every candidate
+    with pytest.raises(ConfigError, match="needs at least one proxy"):
+        run_search(data, val, {}, cands, cfg, tmp_path / "other.jsonl")
+    with pytest.raises(ConfigError, match="unknown ground truth"):
+        run_search(data, val, {}, cands, NASConfig(ground_truth="some"), tmp_path / "other.jsonl")

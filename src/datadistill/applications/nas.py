@@ -86,6 +86,12 @@ class NASConfig:
     top: int = 10  # Spearman over the 10 best candidates (the paper's 10): by the proxy, and by full data
     runs: int = 1  # trainings per candidate and proxy, averaged (the paper: 5); each logged on its own line
     seed: int = 0
+    # full-data training of 'all' candidates, or only of the 'proxy-tops': the union of the `top` candidates each
+    # proxy ranks best, which is all the paper's measure needs (the others' Spearman values are then not given)
+    ground_truth: str = "all"
+
+
+GROUND_TRUTHS = ("all", "proxy-tops")
 
 
 def early_stopping_steps(proxies: dict[str, tuple[torch.Tensor, torch.Tensor] | None], cfg: NASConfig) -> int:
@@ -139,12 +145,19 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
     under full-data training ('full', which also records each candidate's test accuracy); resumes from `log`
     (JSON lines), training number after training number (cfg.runs of them; those already logged are kept).
     Returns {proxy: {candidate: validation acc averaged over the first cfg.runs trainings}}.
-    Early stopping trains one pass over early_stopping_steps(...) shuffled full-data batches."""
+    Early stopping trains one pass over early_stopping_steps(...) shuffled full-data batches.
+    With cfg.ground_truth 'proxy-tops' the proxies are trained first and the full data only trains the union of
+    the cfg.top candidates each proxy ranks best (averaged over cfg.runs trainings)."""
+    if cfg.ground_truth not in GROUND_TRUTHS:
+        raise ConfigError(f"unknown ground truth '{cfg.ground_truth}'; use one of {', '.join(GROUND_TRUTHS)}")
+    if cfg.ground_truth == "proxy-tops" and not proxies:
+        raise ConfigError("ground truth 'proxy-tops' needs at least one proxy (the candidates it ranks best); "
+                          "give a proxy or use 'all'")
     early = _first_batches(data.train, early_stopping_steps(proxies, cfg), cfg.batch_size, cfg.seed) \
         if None in proxies.values() else None
-    jobs = [("full", (data.train.images, data.train.labels), cfg.full_epochs)]
-    jobs += [(k, early if v is None else v, 1 if v is None else cfg.proxy_epochs) for k, v in proxies.items()]
-    epochs_of = {proxy: epochs for proxy, _, epochs in jobs}
+    full_job = ("full", (data.train.images, data.train.labels), cfg.full_epochs)
+    proxy_jobs = [(k, early if v is None else v, 1 if v is None else cfg.proxy_epochs) for k, v in proxies.items()]
+    epochs_of = {proxy: epochs for proxy, _, epochs in [full_job, *proxy_jobs]}
     done: set[tuple[str, str, int]] = set()
     if log.exists():
         for line in log.read_text().splitlines():
@@ -154,21 +167,39 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
                 raise ConfigError(f"{log} holds '{r['proxy']}' trainings of {r['epochs']} epochs, this search asks "
                                   f"for {epochs_of[r['proxy']]}; give the search another results folder")
             done.add((r["proxy"], r["candidate"], _record_run(r, log)))
-    for run in range(cfg.runs):  # a whole training of every candidate before the next, so a stop keeps full runs
-        for proxy, (x, y), epochs in jobs:
-            for cand in candidates:
-                if (proxy, cand.name, run) in done:
-                    continue
-                t0 = time.perf_counter()
-                accs = _accs(cand, x, y, data, val, epochs, cfg, run, with_test=proxy == "full")
-                rec = {"proxy": proxy, "candidate": cand.name, **accs, "run": run, "epochs": epochs,
-                       "seconds": time.perf_counter() - t0}
-                with log.open("a") as f:
-                    f.write(json.dumps(rec) + "\n")
-                done.add((proxy, cand.name, run))
-                if callback:
-                    callback(rec)
+
+    def train(jobs: list, cands: list[Candidate]) -> None:
+        for run in range(cfg.runs):  # a whole training of every candidate before the next: a stop keeps full runs
+            for proxy, (x, y), epochs in jobs:
+                for cand in cands:
+                    if (proxy, cand.name, run) in done:
+                        continue
+                    t0 = time.perf_counter()
+                    accs = _accs(cand, x, y, data, val, epochs, cfg, run, with_test=proxy == "full")
+                    rec = {"proxy": proxy, "candidate": cand.name, **accs, "run": run, "epochs": epochs,
+                           "seconds": time.perf_counter() - t0}
+                    with log.open("a") as f:
+                        f.write(json.dumps(rec) + "\n")
+                    done.add((proxy, cand.name, run))
+                    if callback:
+                        callback(rec)
+
+    if cfg.ground_truth == "all":
+        train([full_job, *proxy_jobs], candidates)
+    else:
+        train(proxy_jobs, candidates)
+        tops = proxy_tops(load_log(log, cfg.runs)[0], [c.name for c in candidates], list(proxies), cfg.top)
+        train([full_job], [c for c in candidates if c.name in tops])
     return load_log(log, cfg.runs)[0]
+
+
+def proxy_tops(results: dict[str, dict[str, float]], names: list[str], proxies: list[str], top: int) -> set[str]:
+    """The union over `proxies` of the `top` candidates (among `names`) each ranks best."""
+    tops: set[str] = set()
+    for proxy in proxies:
+        accs = {n: a for n, a in results.get(proxy, {}).items() if n in names}
+        tops.update(sorted(accs, key=accs.get, reverse=True)[:top])
+    return tops
 
 
 def load_log(log: Path, runs: int | None = None) -> tuple[dict[str, dict[str, float]], dict[str, float],
@@ -199,19 +230,24 @@ def summarize(log: Path, top: int, runs: int | None = None) -> dict[str, dict[st
     10 models", the ones a search on the proxy would go on with), over the `top` candidates best on the full
     data (`spearman_top`) and over all. The last entry, 'full data', is the search on the full data itself
     (the reference every proxy is measured against). Accuracies are the means over the logged trainings (the
-    first `runs` when given)."""
+    first `runs` when given). When the full data trained only some of a proxy's candidates (ground truth
+    'proxy-tops'), the two correlations that need them all are None, and so is the full data's own pick."""
     results, tests, seconds = load_log(log, runs)
     full = results["full"]
     best = sorted(full, key=full.get, reverse=True)[:top]
+    partial = any(set(v) - set(full) for k, v in results.items() if k != "full")
     out = {}
     for proxy, accs in [*((k, v) for k, v in results.items() if k != "full"), ("full", full)]:
         common = [n for n in best if n in accs]
         own = [n for n in sorted(accs, key=accs.get, reverse=True) if n in full][:top]
         chosen = max(accs, key=accs.get)
+        if partial and proxy == "full":
+            chosen = None
         out["full data" if proxy == "full" else proxy] = {
             "spearman_proxy_top": spearman([accs[n] for n in own], [full[n] for n in own]),
-            "spearman_top": spearman([accs[n] for n in common], [full[n] for n in common]),
-            "spearman_all": spearman([accs[n] for n in full if n in accs], [full[n] for n in full if n in accs]),
+            "spearman_top": None if partial else spearman([accs[n] for n in common], [full[n] for n in common]),
+            "spearman_all": None if partial else spearman([accs[n] for n in full if n in accs],
+                                                          [full[n] for n in full if n in accs]),
             "chosen": chosen, "chosen_full_val": full.get(chosen), "chosen_full_test": tests.get(chosen),
             "top_k": len(common), "seconds": seconds[proxy]}
     return out
@@ -224,6 +260,6 @@ SUMMARY_HEADER = ["proxy", "Spearman (proxy's top)", "Spearman (full's top)", "S
 def summary_rows(summary: dict[str, dict[str, Any]]) -> list[list[str]]:
     """The rows of the summary table (SUMMARY_HEADER) every front end prints: CLI, report and benchmark."""
     num = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
-    return [[name, num(s["spearman_proxy_top"]), num(s["spearman_top"]), num(s["spearman_all"]), s["chosen"],
+    return [[name, num(s["spearman_proxy_top"]), num(s["spearman_top"]), num(s["spearman_all"]), s["chosen"] or "-",
              num(s["chosen_full_val"]), num(s["chosen_full_test"]), f"{s['seconds'] / 60:.1f} min"]
             for name, s in summary.items()]
