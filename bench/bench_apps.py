@@ -112,7 +112,8 @@ def nas(args: argparse.Namespace) -> None:
         proxies[f"distilled-{method}"] = (syn.images, syn.labels)
     proxies["early-stopping"] = None
     space = search_space(args.depths, args.widths, args.acts, args.norms, args.poolings)
-    cfg = NASConfig(proxy_epochs=args.proxy_epochs, full_epochs=args.full_epochs, runs=args.nas_runs, seed=args.seed,
+    cfg = NASConfig(proxy_epochs=args.proxy_epochs, full_epochs=args.full_epochs, runs=args.nas_runs,
+                    full_runs=args.full_runs, seed=args.seed,
                     ground_truth=args.ground_truth)
     # the CLI's results-folder layout; one line per training, so --nas-runs 3 adds trainings to a 1-run search
     # settings other than the defaults get their own folder (a log is only extended with the same settings)
@@ -125,7 +126,7 @@ def nas(args: argparse.Namespace) -> None:
         lines = (Path(args.proxies_from) / "search.jsonl").read_text().splitlines()
         log.write_text("".join(line + "\n" for line in lines if json.loads(line)["proxy"] != "full"))
     run_search(data, val, proxies, space, cfg, log)
-    summary = summarize(log, cfg.top, cfg.runs)
+    summary = summarize(log, cfg.top, cfg.runs, cfg.full_runs)
     (folder / "config.json").write_text(json.dumps({"config": asdict(cfg), "dataset": "mnist",
                                                     "candidates": len(space), "proxies": list(proxies)}, indent=2))
     write_app_results(folder)
@@ -144,8 +145,8 @@ def nas(args: argparse.Namespace) -> None:
         f"Command: `{command_line()}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}. Proxies "
         f"trained {args.proxy_epochs} epochs (early stopping: as many SGD iterations on the full data), "
         f"{args.nas_runs} training(s) each; ground truth {args.full_epochs} epochs on the full training split "
-        f"({scope}"
-        f"minus a 10 % validation split that ranks everything); Spearman over the {cfg.top} candidates the proxy "
+        f"({scope}minus a 10 % validation split that ranks everything), {args.full_runs or args.nas_runs} "
+        f"training(s) each; Spearman over the {cfg.top} candidates the proxy "
         f"ranks best (the paper's measure), over the {cfg.top} best on the full data, and over all.\n\n"
         "| " + " | ".join(SUMMARY_HEADER) + " |\n|" + " --- |" * len(SUMMARY_HEADER) + "\n" + "\n".join(rows) +
         f"\n\nPer-candidate log, table and rank plot: `{folder.relative_to(ROOT)}/` (results.md).")
@@ -173,6 +174,7 @@ def main() -> None:
     p.add_argument("--proxy-epochs", type=int, default=100, help="the paper: 100")
     p.add_argument("--nas-runs", type=int, default=1, help="trainings per candidate and proxy (the paper: 5)")
     p.add_argument("--full-epochs", type=int, default=2)
+    p.add_argument("--full-runs", type=int, default=None, help="trainings of the ground truth (default: --nas-runs)")
     p.add_argument("--ground-truth", choices=["all", "proxy-tops"], default="all",
                    help="full-data training of all candidates or of the union of each proxy's top 10 only")
     p.add_argument("--proxies-from", default=None, metavar="FOLDER",

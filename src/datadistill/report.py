@@ -200,9 +200,9 @@ def _nas_blocks(folder: Path) -> list[Block]:
     from .applications.nas import SUMMARY_HEADER, load_log, summarize, summary_rows
 
     meta = json.loads((folder / "config.json").read_text())
-    top, runs = meta["config"]["top"], meta["config"].get("runs")
-    summary = summarize(folder / "search.jsonl", top, runs)
-    results, _, _ = load_log(folder / "search.jsonl", runs)
+    top, runs, full_runs = meta["config"]["top"], meta["config"].get("runs"), meta["config"].get("full_runs")
+    summary = summarize(folder / "search.jsonl", top, runs, full_runs)
+    results, _, _ = load_log(folder / "search.jsonl", runs, full_runs)
     rows = summary_rows(summary)
     plt = _pyplot()
     full = results["full"]

@@ -135,3 +135,22 @@ def test_proxy_tops_ground_truth_trains_only_each_proxys_top(digits, tmp_path):
         run_search(data, val, {}, cands, cfg, tmp_path / "other.jsonl")
     with pytest.raises(ConfigError, match="unknown ground truth"):
         run_search(data, val, {}, cands, NASConfig(ground_truth="some"), tmp_path / "other.jsonl")
+
+
+def test_fewer_ground_truth_trainings_than_proxy_trainings(digits, tmp_path):
+    rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
+    data = type(digits)(digits.info, rest, digits.test)
+    cands = [Candidate(depth=1, width=16), Candidate(depth=1, width=16, norm="none")]
+    rand = random_real(data, 2, 0)
+    log = tmp_path / "nas.jsonl"
+    res = run_search(data, val, {"random": (rand.images, rand.labels)}, cands,
+                     NASConfig(proxy_epochs=10, full_epochs=1, runs=2, full_runs=1), log)
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert sorted((r["proxy"], r["run"]) for r in lines) == [("full", 0)] * 2 + [("random", 0)] * 2 + [("random", 1)] * 2
+    first_full = {r["candidate"]: r["val_acc"] for r in lines if r["proxy"] == "full"}
+    assert res["full"] == pytest.approx(first_full)
+    second = {r["candidate"]: r["val_acc"] for r in lines if r["proxy"] == "random" and r["run"] == 1}
+    first = {r["candidate"]: r["val_acc"] for r in lines if r["proxy"] == "random" and r["run"] == 0}
+    assert res["random"] == pytest.approx({c: (first[c] + second[c]) / 2 for c in first})
+    assert summarize(log, top=2, runs=2, full_runs=1)["random"]["seconds"] == pytest.approx(
+        sum(r["seconds"] for r in lines if r["proxy"] == "random"))

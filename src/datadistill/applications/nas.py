@@ -85,6 +85,7 @@ class NASConfig:
     batch_size: int = 256
     top: int = 10  # Spearman over the 10 best candidates (the paper's 10): by the proxy, and by full data
     runs: int = 1  # trainings per candidate and proxy, averaged (the paper: 5); each logged on its own line
+    full_runs: int | None = None  # trainings of the full-data ground truth, when not `runs` (it costs the most)
     seed: int = 0
     # full-data training of 'all' candidates, or only of the 'proxy-tops': the union of the `top` candidates each
     # proxy ranks best, which is all the paper's measure needs (the others' Spearman values are then not given)
@@ -143,8 +144,9 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
                callback: Callable[[dict[str, Any]], None] | None = None) -> dict[str, dict[str, float]]:
     """Validation accuracy of every candidate under every proxy (None = early stopping on the full data) and
     under full-data training ('full', which also records each candidate's test accuracy); resumes from `log`
-    (JSON lines), training number after training number (cfg.runs of them; those already logged are kept).
-    Returns {proxy: {candidate: validation acc averaged over the first cfg.runs trainings}}.
+    (JSON lines), training number after training number (cfg.runs of them, cfg.full_runs for the full data when
+    given; those already logged are kept). Returns {proxy: {candidate: validation acc averaged over those
+    trainings}}.
     Early stopping trains one pass over early_stopping_steps(...) shuffled full-data batches.
     With cfg.ground_truth 'proxy-tops' the proxies are trained first and the full data only trains the union of
     the cfg.top candidates each proxy ranks best (averaged over cfg.runs trainings)."""
@@ -168,11 +170,14 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
                                   f"for {epochs_of[r['proxy']]}; give the search another results folder")
             done.add((r["proxy"], r["candidate"], _record_run(r, log)))
 
+    full_runs = cfg.runs if cfg.full_runs is None else cfg.full_runs
+
     def train(jobs: list, cands: list[Candidate]) -> None:
-        for run in range(cfg.runs):  # a whole training of every candidate before the next: a stop keeps full runs
+        # a whole training of every candidate before the next, so a stop keeps whole trainings
+        for run in range(max(cfg.runs, full_runs)):
             for proxy, (x, y), epochs in jobs:
                 for cand in cands:
-                    if (proxy, cand.name, run) in done:
+                    if run >= (full_runs if proxy == "full" else cfg.runs) or (proxy, cand.name, run) in done:
                         continue
                     t0 = time.perf_counter()
                     accs = _accs(cand, x, y, data, val, epochs, cfg, run, with_test=proxy == "full")
@@ -190,7 +195,7 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
         train(proxy_jobs, candidates)
         tops = proxy_tops(load_log(log, cfg.runs)[0], [c.name for c in candidates], list(proxies), cfg.top)
         train([full_job], [c for c in candidates if c.name in tops])
-    return load_log(log, cfg.runs)[0]
+    return load_log(log, cfg.runs, cfg.full_runs)[0]
 
 
 def proxy_tops(results: dict[str, dict[str, float]], names: list[str], proxies: list[str], top: int) -> set[str]:
@@ -202,16 +207,19 @@ def proxy_tops(results: dict[str, dict[str, float]], names: list[str], proxies: 
     return tops
 
 
-def load_log(log: Path, runs: int | None = None) -> tuple[dict[str, dict[str, float]], dict[str, float],
+def load_log(log: Path, runs: int | None = None,
+             full_runs: int | None = None) -> tuple[dict[str, dict[str, float]], dict[str, float],
                                                            dict[str, float]]:
     """A search log as ({proxy: {candidate: val acc}}, {candidate: full-data test acc}, {proxy: seconds}),
-    accuracies averaged over the logged trainings (the first `runs` of them when given), seconds summed."""
+    accuracies averaged over the logged trainings (the first `runs` of them when given; of the full data the
+    first `full_runs` when given), seconds summed."""
     vals: dict[tuple[str, str], list[float]] = {}
     tests: dict[str, list[float]] = {}
     seconds: dict[str, float] = {}
     for line in log.read_text().splitlines():
         r = json.loads(line)
-        if runs is not None and _record_run(r, log) >= runs:
+        limit = full_runs if r["proxy"] == "full" and full_runs is not None else runs
+        if limit is not None and _record_run(r, log) >= limit:
             continue
         vals.setdefault((r["proxy"], r["candidate"]), []).append(r["val_acc"])
         if r.get("test_acc") is not None:
@@ -223,16 +231,17 @@ def load_log(log: Path, runs: int | None = None) -> tuple[dict[str, dict[str, fl
     return results, {c: sum(v) / len(v) for c, v in tests.items()}, seconds
 
 
-def summarize(log: Path, top: int, runs: int | None = None) -> dict[str, dict[str, Any]]:
+def summarize(log: Path, top: int, runs: int | None = None,
+              full_runs: int | None = None) -> dict[str, dict[str, Any]]:
     """Per proxy (from the search log): the best-ranked candidate, its validation and test accuracy after
     full-data training, the proxy's total training time and three Spearman correlations with full-data
     training: over the `top` candidates the proxy ranks best (`spearman_proxy_top`: the paper's "selected top
     10 models", the ones a search on the proxy would go on with), over the `top` candidates best on the full
     data (`spearman_top`) and over all. The last entry, 'full data', is the search on the full data itself
     (the reference every proxy is measured against). Accuracies are the means over the logged trainings (the
-    first `runs` when given). When the full data trained only some of a proxy's candidates (ground truth
+    first `runs` when given; `full_runs` for the full data). When the full data trained only some of a proxy's candidates (ground truth
     'proxy-tops'), the two correlations that need them all are None, and so is the full data's own pick."""
-    results, tests, seconds = load_log(log, runs)
+    results, tests, seconds = load_log(log, runs, full_runs)
     full = results["full"]
     best = sorted(full, key=full.get, reverse=True)[:top]
     partial = any(set(v) - set(full) for k, v in results.items() if k != "full")

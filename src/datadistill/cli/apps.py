@@ -89,6 +89,8 @@ def nas(
     top: int = typer.Option(10, help="Spearman over this many best candidates, by the proxy and by full data (the paper: 10)"),
     runs: int = typer.Option(1, help="trainings per candidate and proxy, averaged (the paper: 5); rerun with "
                              "more to add trainings to a finished search"),
+    full_runs: Optional[int] = typer.Option(None, help="trainings of the full-data ground truth, when fewer than "
+                                            "--runs (the costly part)"),
     data_root: Optional[Path] = typer.Option(None),
     seed: int = typer.Option(0),
     threads: Optional[int] = typer.Option(None),
@@ -109,11 +111,11 @@ def nas(
     if early_stopping:
         proxies["early-stopping"] = None
     out_dir.mkdir(parents=True, exist_ok=True)
-    cfg = NASConfig(proxy_epochs=proxy_epochs, full_epochs=full_epochs, top=top, runs=runs, seed=seed,
+    cfg = NASConfig(proxy_epochs=proxy_epochs, full_epochs=full_epochs, top=top, runs=runs, full_runs=full_runs, seed=seed,
                     ground_truth=ground_truth)
     run_search(data, val, proxies, space, cfg, out_dir / "search.jsonl",
                callback=lambda r: err.print(f"  {r['proxy']:<16} {r['candidate']:<40} {r['val_acc']:.2f} %"))
-    summary = summarize(out_dir / "search.jsonl", cfg.top, cfg.runs)
+    summary = summarize(out_dir / "search.jsonl", cfg.top, cfg.runs, cfg.full_runs)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     (out_dir / "config.json").write_text(json.dumps({"config": asdict(cfg), "dataset": dataset,
                                                      "candidates": len(space), "proxies": list(proxies)}, indent=2))
