@@ -19,6 +19,13 @@ from datadistill.applications.nas import (
 )
 
 
+@pytest.fixture
+def searchable(digits):
+    """The digits split as a search uses it: the training part (a DatasetSplits) and the validation part."""
+    rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
+    return type(digits)(digits.info, rest, digits.test), val
+
+
 def test_search_space_is_the_papers_720():
     space = search_space()
     assert len(space) == 720 and len({c.name for c in space}) == 720
@@ -30,9 +37,8 @@ def test_spearman_equals_scipy(a, b):
     assert spearman(a, b) == pytest.approx(scipy.stats.spearmanr(a, b).statistic, abs=1e-12)
 
 
-def test_tiny_search_ranks_resumes_and_summarizes(digits, tmp_path):
-    rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
-    data = type(digits)(digits.info, rest, digits.test)
+def test_tiny_search_ranks_resumes_and_summarizes(searchable, tmp_path):
+    data, val = searchable
     cands = [Candidate(depth=d, width=w) for d in (1, 2) for w in (16, 32)] + [Candidate(depth=1, norm="none")]
     rand = random_real(data, 2, 0)
     cfg = NASConfig(proxy_epochs=20, full_epochs=1)
@@ -73,9 +79,8 @@ def test_summary_correlates_the_proxys_own_top_and_the_full_datas_top(tmp_path):
     assert s["chosen"] == "d" and s["chosen_full_test"] == 61.0 and s["seconds"] == 5.0
 
 
-def test_more_trainings_extend_a_search_and_average(digits, tmp_path):
-    rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
-    data = type(digits)(digits.info, rest, digits.test)
+def test_more_trainings_extend_a_search_and_average(searchable, tmp_path):
+    data, val = searchable
     cands = [Candidate(depth=1, width=16), Candidate(depth=1, width=16, norm="none")]
     rand = random_real(data, 2, 0)
     log = tmp_path / "nas.jsonl"
@@ -93,19 +98,18 @@ def test_more_trainings_extend_a_search_and_average(digits, tmp_path):
     assert load_log(log, runs=1) == before  # the one-training view of the log is unchanged
 
 
-def test_a_log_of_averaged_lines_is_refused(digits, tmp_path):
+def test_a_log_of_averaged_lines_is_refused(searchable, tmp_path):
     log = tmp_path / "nas.jsonl"
     log.write_text(json.dumps({"proxy": "full", "candidate": "d1-w16", "val_acc": 50.0, "runs": 2,
                                "seconds": 1.0}) + "\n")
-    rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
+    data, val = searchable
     with pytest.raises(ConfigError, match="older search"):
-        run_search(type(digits)(digits.info, rest, digits.test), val, {}, [Candidate(depth=1, width=16)],
+        run_search(data, val, {}, [Candidate(depth=1, width=16)],
                    NASConfig(runs=2), log)
 
 
-def test_resuming_with_other_epochs_is_refused(digits, tmp_path):
-    rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
-    data = type(digits)(digits.info, rest, digits.test)
+def test_resuming_with_other_epochs_is_refused(searchable, tmp_path):
+    data, val = searchable
     log = tmp_path / "nas.jsonl"
     cands = [Candidate(depth=1, width=16)]
     run_search(data, val, {}, cands, NASConfig(full_epochs=1), log)
@@ -116,9 +120,8 @@ def test_resuming_with_other_epochs_is_refused(digits, tmp_path):
     assert len(log.read_text().splitlines()) == 2
 
 
-def test_proxy_tops_ground_truth_trains_only_each_proxys_top(digits, tmp_path):
-    rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
-    data = type(digits)(digits.info, rest, digits.test)
+def test_proxy_tops_ground_truth_trains_only_each_proxys_top(searchable, tmp_path):
+    data, val = searchable
     cands = [Candidate(depth=1, width=16), Candidate(depth=1, width=16, norm="none"), Candidate(depth=2, width=16),
              Candidate(depth=1, width=16, act="sigmoid")]
     rand = random_real(data, 2, 0)
@@ -137,9 +140,8 @@ def test_proxy_tops_ground_truth_trains_only_each_proxys_top(digits, tmp_path):
         run_search(data, val, {}, cands, NASConfig(ground_truth="some"), tmp_path / "other.jsonl")
 
 
-def test_fewer_ground_truth_trainings_than_proxy_trainings(digits, tmp_path):
-    rest, val = digits.train.split_validation(0.2, torch.Generator().manual_seed(0))
-    data = type(digits)(digits.info, rest, digits.test)
+def test_fewer_ground_truth_trainings_than_proxy_trainings(searchable, tmp_path):
+    data, val = searchable
     cands = [Candidate(depth=1, width=16), Candidate(depth=1, width=16, norm="none")]
     rand = random_real(data, 2, 0)
     log = tmp_path / "nas.jsonl"
