@@ -239,8 +239,9 @@ def summarize(log: Path, top: int, runs: int | None = None,
     10 models", the ones a search on the proxy would go on with), over the `top` candidates best on the full
     data (`spearman_top`) and over all. The last entry, 'full data', is the search on the full data itself
     (the reference every proxy is measured against). Accuracies are the means over the logged trainings (the
-    first `runs` when given; `full_runs` for the full data). When the full data trained only some of a proxy's candidates (ground truth
-    'proxy-tops'), the two correlations that need them all are None, and so is the full data's own pick."""
+    first `runs` when given; `full_runs` for the full data). When the full data trained only some of a proxy's
+    candidates (ground truth 'proxy-tops'), the two correlations that need them all are None, and so is the full
+    data's own pick."""
     results, tests, seconds = load_log(log, runs, full_runs)
     full = results["full"]
     best = sorted(full, key=full.get, reverse=True)[:top]
