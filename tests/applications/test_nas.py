@@ -148,7 +148,8 @@ def test_fewer_ground_truth_trainings_than_proxy_trainings(searchable, tmp_path)
     res = run_search(data, val, {"random": (rand.images, rand.labels)}, cands,
                      NASConfig(proxy_epochs=10, full_epochs=1, runs=2, full_runs=1), log)
     lines = [json.loads(x) for x in log.read_text().splitlines()]
-    assert sorted((r["proxy"], r["run"]) for r in lines) == [("full", 0)] * 2 + [("random", 0)] * 2 + [("random", 1)] * 2
+    trainings = sorted((r["proxy"], r["run"]) for r in lines)
+    assert trainings == [("full", 0)] * 2 + [("random", 0)] * 2 + [("random", 1)] * 2
     first_full = {r["candidate"]: r["val_acc"] for r in lines if r["proxy"] == "full"}
     assert res["full"] == pytest.approx(first_full)
     second = {r["candidate"]: r["val_acc"] for r in lines if r["proxy"] == "random" and r["run"] == 1}

@@ -111,8 +111,8 @@ def nas(
     if early_stopping:
         proxies["early-stopping"] = None
     out_dir.mkdir(parents=True, exist_ok=True)
-    cfg = NASConfig(proxy_epochs=proxy_epochs, full_epochs=full_epochs, top=top, runs=runs, full_runs=full_runs, seed=seed,
-                    ground_truth=ground_truth)
+    cfg = NASConfig(proxy_epochs=proxy_epochs, full_epochs=full_epochs, top=top, runs=runs, full_runs=full_runs,
+                    seed=seed, ground_truth=ground_truth)
     run_search(data, val, proxies, space, cfg, out_dir / "search.jsonl",
                callback=lambda r: err.print(f"  {r['proxy']:<16} {r['candidate']:<40} {r['val_acc']:.2f} %"))
     summary = summarize(out_dir / "search.jsonl", cfg.top, cfg.runs, cfg.full_runs)
