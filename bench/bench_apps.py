@@ -113,8 +113,7 @@ def nas(args: argparse.Namespace) -> None:
     proxies["early-stopping"] = None
     space = search_space(args.depths, args.widths, args.acts, args.norms, args.poolings)
     cfg = NASConfig(proxy_epochs=args.proxy_epochs, full_epochs=args.full_epochs, runs=args.nas_runs,
-                    full_runs=args.full_runs, seed=args.seed,
-                    ground_truth=args.ground_truth)
+                    full_runs=args.full_runs, seed=args.seed, ground_truth=args.ground_truth)
     # the CLI's results-folder layout; one line per training, so --nas-runs 3 adds trainings to a 1-run search
     # settings other than the defaults get their own folder (a log is only extended with the same settings)
     tag = "".join(f"_{k}{v}" for k, v, default in (("full", args.full_epochs, 2), ("proxy", args.proxy_epochs, 100))

@@ -197,7 +197,7 @@ def _continual_blocks(folder: Path) -> list[Block]:
 
 def _nas_blocks(folder: Path) -> list[Block]:
     """A `datadistill nas` results folder: each proxy's rank correlation, pick and time, and its scatter plot."""
-    from .applications.nas import SUMMARY_HEADER, load_log, summarize, summary_rows
+    from .applications.nas import SUMMARY_HEADER, load_log, partial_ground_truth, summarize, summary_rows
 
     meta = json.loads((folder / "config.json").read_text())
     top, runs, full_runs = meta["config"]["top"], meta["config"].get("runs"), meta["config"].get("full_runs")
@@ -208,7 +208,7 @@ def _nas_blocks(folder: Path) -> list[Block]:
     full = results["full"]
     proxies = [k for k in results if k != "full"]
     # with a full-data ground truth of only the proxies' tops, mark each proxy's own top (what is measured)
-    partial = any(set(results[k]) - set(full) for k in proxies)
+    partial = partial_ground_truth(results)
     fig, axes = plt.subplots(1, max(1, len(proxies)), figsize=(3.2 * max(1, len(proxies)), 3), squeeze=False)
     for ax, name in zip(axes[0], proxies):
         ranked = results[name] if partial else full

@@ -207,6 +207,12 @@ def proxy_tops(results: dict[str, dict[str, float]], names: list[str], proxies: 
     return tops
 
 
+def partial_ground_truth(results: dict[str, dict[str, float]]) -> bool:
+    """Whether the full data trained only some of the candidates a proxy trained (ground truth 'proxy-tops')."""
+    full = set(results["full"])
+    return any(set(accs) - full for proxy, accs in results.items() if proxy != "full")
+
+
 def load_log(log: Path, runs: int | None = None,
              full_runs: int | None = None) -> tuple[dict[str, dict[str, float]], dict[str, float],
                                                            dict[str, float]]:
@@ -245,7 +251,7 @@ def summarize(log: Path, top: int, runs: int | None = None,
     results, tests, seconds = load_log(log, runs, full_runs)
     full = results["full"]
     best = sorted(full, key=full.get, reverse=True)[:top]
-    partial = any(set(v) - set(full) for k, v in results.items() if k != "full")
+    partial = partial_ground_truth(results)
     out = {}
     for proxy, accs in [*((k, v) for k, v in results.items() if k != "full"), ("full", full)]:
         common = [n for n in best if n in accs]
