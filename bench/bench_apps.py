@@ -144,7 +144,7 @@ def nas(args: argparse.Namespace) -> None:
         f"Command: `{command_line()}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}. Proxies "
         f"trained {args.proxy_epochs} epochs (early stopping: as many SGD iterations on the full data), "
         f"{args.nas_runs} training(s) each; ground truth {args.full_epochs} epochs on the full training split "
-        f"({scope}minus a 10 % validation split that ranks everything), {args.full_runs or args.nas_runs} "
+        f"({scope}minus a 10 % validation split that ranks everything), {cfg.runs_of('full')} "
         f"training(s) each; Spearman over the {cfg.top} candidates the proxy "
         f"ranks best (the paper's measure), over the {cfg.top} best on the full data, and over all.\n\n"
         "| " + " | ".join(SUMMARY_HEADER) + " |\n|" + " --- |" * len(SUMMARY_HEADER) + "\n" + "\n".join(rows) +

@@ -91,6 +91,10 @@ class NASConfig:
     # proxy ranks best, which is all the paper's measure needs (the others' Spearman values are then not given)
     ground_truth: str = "all"
 
+    def runs_of(self, proxy: str) -> int:
+        """Trainings per candidate under `proxy` ('full': the ground truth, `full_runs` when given)."""
+        return self.full_runs if proxy == "full" and self.full_runs is not None else self.runs
+
 
 GROUND_TRUTHS = ("all", "proxy-tops")
 
@@ -149,7 +153,7 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
     trainings}}.
     Early stopping trains one pass over early_stopping_steps(...) shuffled full-data batches.
     With cfg.ground_truth 'proxy-tops' the proxies are trained first and the full data only trains the union of
-    the cfg.top candidates each proxy ranks best (averaged over cfg.runs trainings)."""
+    the cfg.top candidates each proxy ranks best."""
     if cfg.ground_truth not in GROUND_TRUTHS:
         raise ConfigError(f"unknown ground truth '{cfg.ground_truth}'; use one of {', '.join(GROUND_TRUTHS)}")
     if cfg.ground_truth == "proxy-tops" and not proxies:
@@ -170,14 +174,12 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
                                   f"for {epochs_of[r['proxy']]}; give the search another results folder")
             done.add((r["proxy"], r["candidate"], _record_run(r, log)))
 
-    full_runs = cfg.runs if cfg.full_runs is None else cfg.full_runs
-
     def train(jobs: list, cands: list[Candidate]) -> None:
         # a whole training of every candidate before the next, so a stop keeps whole trainings
-        for run in range(max(cfg.runs, full_runs)):
+        for run in range(max(cfg.runs_of(p) for p, _, _ in jobs)):
             for proxy, (x, y), epochs in jobs:
                 for cand in cands:
-                    if run >= (full_runs if proxy == "full" else cfg.runs) or (proxy, cand.name, run) in done:
+                    if run >= cfg.runs_of(proxy) or (proxy, cand.name, run) in done:
                         continue
                     t0 = time.perf_counter()
                     accs = _accs(cand, x, y, data, val, epochs, cfg, run, with_test=proxy == "full")
