@@ -36,7 +36,6 @@ import torch  # noqa: E402
 from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb  # noqa: E402
 
 from datadistill import api, random_real  # noqa: E402
-from datadistill.cli.main import parse_budget  # noqa: E402
 from datadistill.applications.continual import ContinualConfig, load_tasks, run_continual  # noqa: E402
 from datadistill.applications.nas import (  # noqa: E402
     SUMMARY_HEADER,
@@ -46,6 +45,7 @@ from datadistill.applications.nas import (  # noqa: E402
     summarize,
     summary_rows,
 )
+from datadistill.cli.main import parse_budget  # noqa: E402
 from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
 from datadistill.report import write_app_results  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402

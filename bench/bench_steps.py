@@ -19,11 +19,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch  # noqa: E402
 from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb  # noqa: E402
 
 from datadistill import api  # noqa: E402
 from datadistill.experts import ExpertConfig, train_experts  # noqa: E402
-from datadistill.runtime import setup_runtime  # noqa: E402
+from datadistill.runtime import effective_precision, setup_runtime  # noqa: E402
 
 REFERENCE_S = {("dc", 1): 6.1, ("dsa", 1): 6.7, ("dc", 10): 174.0, ("dsa", 10): 205.0,
                ("dm", 1): 2.3, ("dm", 10): 2.8, ("dm", 50): 3.4}
@@ -34,7 +35,8 @@ SLOW = {("dc", 10): 2, ("dsa", 10): 2}  # iterations measured for rows of ~1.5 m
 def settings(method: str, args: argparse.Namespace, experts: Path | None) -> tuple[dict, str]:
     """The api.distill keyword arguments of a row and a note for the table."""
     if method in ("dc", "dsa", "dm"):
-        return {"precision": "bf16"}, "bf16 autocast"
+        used = effective_precision(torch.device("cpu"), "bf16")
+        return {"precision": "bf16"}, "bf16 autocast" if used == "bf16" else "bf16 setting, float32 here (no native bf16)"
     if method == "mtt":
         if args.experts:
             return {"expert_dir": str(args.experts)}, "published CIFAR settings for the IPC, fp32"

@@ -34,10 +34,23 @@ def command_line() -> str:
     return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ('unknown' where there is none)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    names = [line.partition(":")[2].strip() for line in text.splitlines() if line.startswith("model name")]
+    return f"{names[0] if names else 'unknown'} ({torch.backends.cpu.get_cpu_capability()})"
+
+
 def machine() -> dict[str, Any]:
-    """Cores, torch version, date."""
+    """Cores, CPU model and whether it computes bf16 natively, torch version, date."""
+    from datadistill.runtime import native_bf16
+
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"torch": torch.__version__, "cores": cores, "threads": torch.get_num_threads(),
+    return {"torch": torch.__version__, "cores": cores, "threads": torch.get_num_threads(), "cpu": cpu_model(),
+            "cpu_bf16": native_bf16(torch.device("cpu")),
             "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
@@ -59,7 +72,7 @@ def append_jsonl(record: dict[str, Any]) -> None:
     """Append one result with every key of KEYS (missing ones as null), plus version and commit."""
     m = {**machine(), **code_version()}
     full = {k: record.get(k, m.get(k)) for k in KEYS}
-    full.update({k: m[k] for k in ("version", "commit") if k not in record})
+    full.update({k: m[k] for k in ("version", "commit", "cpu", "cpu_bf16") if k not in record})
     full.update({k: v for k, v in record.items() if k not in full})
     RESULTS_JSONL.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS_JSONL.open("a") as f:
@@ -72,8 +85,11 @@ def append_markdown(title: str, body: str) -> None:
     if not RESULTS_MD.exists():
         RESULTS_MD.write_text("# Measured results\n\nEvery number here was produced by a script in `bench/` "
                               "with the command shown; shortened or budgeted runs say so.\n")
+    m = machine()
+    cpu = f"CPU: {m['cpu']}, {'native' if m['cpu_bf16'] else 'no native'} bf16 (bf16 settings computed in " \
+          f"{'bf16' if m['cpu_bf16'] else 'float32'})."
     with RESULTS_MD.open("a") as f:
-        f.write(f"\n## {title}\n\n{body.strip()}\n")
+        f.write(f"\n## {title}\n\n{body.strip()}\n\n{cpu}\n")
 
 
 CHILD_CODE = """

@@ -24,6 +24,7 @@ from .distributed import World, current_world
 from .errors import ArtifactError, ConfigError
 from .evaluate import EvalResult, EvalSpec, evaluate_any, get_protocol
 from .methods import DistillContext, Method, create_method
+from .runtime import native_bf16
 from .seeding import derive_seed, make_generator
 from .synthetic import ARTIFACT_NAME, SyntheticSet
 
@@ -173,6 +174,7 @@ def environment() -> dict[str, Any]:
 
     return {"datadistill": __version__, "torch": torch.__version__, "python": platform.python_version(),
             "threads": torch.get_num_threads(), "machine": platform.machine(),
+            "cpu_bf16": native_bf16(torch.device("cpu")),
             "command": " ".join(shlex.quote(a) for a in sys.argv)}
 
 

@@ -6,7 +6,6 @@ import scipy.stats
 import torch
 
 from datadistill import random_real
-from datadistill.errors import ConfigError
 from datadistill.applications.nas import (
     Candidate,
     NASConfig,
@@ -17,6 +16,7 @@ from datadistill.applications.nas import (
     spearman,
     summarize,
 )
+from datadistill.errors import ConfigError
 
 
 @pytest.fixture

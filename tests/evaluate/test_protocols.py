@@ -34,3 +34,15 @@ def test_whole_dataset_upper_bound_is_high(digits):
 
     res = whole_dataset(digits, EvalSpec("convnet", get_protocol("quick", epochs=40), runs=1))
     assert res.mean > 90.0
+
+
+@pytest.mark.parametrize("native", ["0", "1"])
+def test_result_records_the_precision_it_was_computed_in(digits, monkeypatch, native):
+    from datadistill.runtime import CPU_BF16_ENV
+
+    monkeypatch.setenv(CPU_BF16_ENV, native)
+    x, y = digits.train.images[:100], digits.train.labels[:100]
+    res = evaluate_tensors(x, y, digits.info, digits.test,
+                           EvalSpec("mlp", get_protocol("quick", epochs=2, precision="bf16"), runs=1))
+    assert res.config["protocol"]["precision"] == "bf16"
+    assert res.config["precision"] == ("bf16" if native == "1" else "fp32")

@@ -174,7 +174,7 @@ def experts_cmd(
     lr: float = typer.Option(0.01, help="expert SGD lr (MTT reference: 0.01, no momentum)"),
     dsa: bool = typer.Option(True, "--dsa/--no-dsa", help="DSA augmentation while training experts"),
     zca: Optional[float] = typer.Option(None, help="ZCA-whiten the data with this eps (MTT paper: 0.1)"),
-    precision: str = typer.Option("bf16", help="bf16 (fast on CPU) or fp32"),
+    precision: str = typer.Option("bf16", help="bf16 (where the CPU/GPU has it natively; float32 elsewhere) or fp32"),
     data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset files"),
     seed: int = typer.Option(0),
     threads: Optional[int] = typer.Option(None, help="torch threads (default: all cores)"),

@@ -12,7 +12,7 @@ from ..augment import make_augment
 from ..data.base import DatasetInfo, RealData
 from ..distributed import SINGLE, World
 from ..models import create_model
-from ..runtime import autocast
+from ..runtime import autocast, effective_precision
 from ..seeding import make_generator
 from .batched import batchable, test_accuracies, train_batched
 from .protocols import Protocol, lr_for_epoch
@@ -159,7 +159,8 @@ def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: 
             record(j, acc, extra)
     merged = {**{i: (acc, []) for i, acc in known.items()}, **spec.world.gather(done)}
     accs = [merged[i][0] for i in range(spec.runs)]
-    config = {"protocol": proto.to_dict(), "model_kw": dict(spec.model_kw), "n_train": len(x), "batched": together}
+    config = {"protocol": proto.to_dict(), "model_kw": dict(spec.model_kw), "n_train": len(x), "batched": together,
+              "precision": effective_precision(torch.device(spec.device), proto.precision)}
     if also:
         config["also_accs"] = [[merged[i][1][k] for i in range(spec.runs)] for k in range(len(also))]
     return EvalResult(proto.name, spec.model, accs, spec.seed, config)
