@@ -5,11 +5,11 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
 
 from datadistill.data import load_dataset
+from datadistill.runtime import setup_runtime
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+setup_runtime(min(2, os.cpu_count() or 1))  # as the CLI runs: threads, allocator tuning, denormal flushing
 
 
 def shared_data_root() -> Path:

@@ -26,7 +26,7 @@ def test_published_loops_and_rule_for_other_ipcs():
 def test_beats_random_real_at_ipc1(method, digits):
     margins = []
     for seed in (0, 1, 2):
-        syn = distill(digits, method, ipc=1, iterations=60, seed=seed)
+        syn = distill(digits, method, ipc=1, iterations=30, seed=seed)  # margins ~20 points at 30 or 60
         margins.append(_acc(syn, digits, seed) - _acc(random_real(digits, 1, seed), digits, seed))
     assert min(margins) > 0 and sum(margins) / 3 > 5.0, margins
 
