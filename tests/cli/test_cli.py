@@ -20,6 +20,17 @@ def test_list_shows_registries():
         assert name in res.output
 
 
+@pytest.mark.parametrize("native", ["0", "1"])
+def test_list_says_what_bf16_computes_in_here(monkeypatch, native):
+    from datadistill.runtime import CPU_BF16_ENV
+
+    monkeypatch.setenv(CPU_BF16_ENV, native)
+    res = invoke("list")
+    assert res.exit_code == 0
+    assert ("bf16 (native)" in res.output) is (native == "1")
+    assert ("float32 (no native bf16)" in res.output) is (native == "0")
+
+
 def test_distill_evaluate_show_baseline(tmp_path):
     out = tmp_path / "run"
     res = invoke("distill", "--method", "dc", "--dataset", "digits", "--ipc", "1", "--iterations", "3",

@@ -27,7 +27,7 @@ from ..experts import ExpertConfig, train_experts
 from ..methods import list_methods
 from ..models import list_models
 from ..report import build_report
-from ..runtime import resolve_device, setup_runtime
+from ..runtime import effective_precision, resolve_device, setup_runtime
 from ..synthetic import resolve_artifact
 from .progress import ExpertProgress, RunProgress, Silent
 
@@ -383,11 +383,13 @@ def show(run: Path = typer.Argument(...), out_file: Optional[Path] = typer.Optio
 
 @app.command("list")
 def list_all() -> None:
-    """Registered methods, datasets, models and evaluation protocols."""
+    """Registered methods, datasets, models and evaluation protocols; what a bf16 setting computes in here."""
     table = Table("kind", "names")
     for kind, names in (("methods", list_methods()), ("datasets", list_datasets()),
                         ("models", list_models()), ("protocols", PROTOCOLS.names())):
         table.add_row(kind, ", ".join(names))
+    cpu = effective_precision(resolve_device("cpu"), "bf16")
+    table.add_row("bf16 on this CPU", "bf16 (native)" if cpu == "bf16" else "computed in float32 (no native bf16)")
     out.print(table)
 
 
