@@ -12,15 +12,13 @@ this: it records whether a switch would pay.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from common import append_jsonl, append_markdown, command_line, machine  # noqa: E402
+from common import append_jsonl, append_markdown, command_line, machine, time_calls  # noqa: E402
 
 from datadistill.models import create_model  # noqa: E402
 from datadistill.runtime import autocast, setup_runtime  # noqa: E402
@@ -59,20 +57,6 @@ def passes(net: torch.nn.Module, embed_fn, channels_last: bool) -> dict:
             "embedding, 512 images (no grad)": embed}
 
 
-def measure(fn, reps: int) -> tuple[float, float]:
-    t = time.perf_counter()
-    fn()  # first call: compilation for compiled variants
-    first = time.perf_counter() - t
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), first
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--reps", type=int, default=15)
@@ -87,7 +71,7 @@ def main() -> None:
         if variant == "compiled":
             net, embed_fn = torch.compile(net), torch.compile(net.embed)
         for name, fn in passes(net, embed_fn, variant == "channels-last").items():
-            results.setdefault(name, {})[variant] = measure(fn, args.reps)
+            results.setdefault(name, {})[variant] = time_calls(fn, args.reps, warmup=3)
     rows = []
     for name, r in results.items():
         eager = r["eager"][0]

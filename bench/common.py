@@ -7,7 +7,9 @@ import os
 import resource
 import shlex
 import signal
+import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +36,26 @@ def command_line() -> str:
     return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
 
 
+def time_calls(fn, reps: int, warmup: int = 1) -> tuple[float, float]:
+    """Median seconds of `reps` calls of fn after `warmup` untimed ones, and the time of the very first call."""
+    t = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t
+    for _ in range(warmup - 1):
+        fn()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), first
+
+
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo ('unknown' where there is none)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    names = [line.partition(":")[2].strip() for line in text.splitlines() if line.startswith("model name")]
+    from datadistill.runtime import cpuinfo_text
+
+    names = [line.partition(":")[2].strip() for line in cpuinfo_text().splitlines() if line.startswith("model name")]
     return f"{names[0] if names else 'unknown'} ({torch.backends.cpu.get_cpu_capability()})"
 
 

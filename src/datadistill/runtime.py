@@ -78,11 +78,16 @@ def cpuinfo_has_bf16(cpuinfo: str) -> bool:
 
 
 @functools.cache
-def _cpu_bf16_from_cpuinfo() -> bool:
+def cpuinfo_text() -> str:
+    """/proc/cpuinfo ('' where there is none: macOS, Windows)."""
     try:
-        return cpuinfo_has_bf16(Path("/proc/cpuinfo").read_text())
-    except OSError:  # no /proc (macOS, Windows): assume none, fp32 is always correct
-        return False
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
+def _cpu_bf16_from_cpuinfo() -> bool:
+    return cpuinfo_has_bf16(cpuinfo_text())  # no cpuinfo: no bf16 assumed, fp32 is always correct
 
 
 def native_bf16(device: torch.device) -> bool:
