@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -64,9 +64,11 @@ def load(path: str | Path) -> SyntheticSet:
 def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, model: str = "convnet",
              runs: int = 5, protocol: str | Protocol | None = None, seed: int = 0,
              data_root: str | Path | None = None, device: str = "cpu", on_model: Callable[[int, float], None] | None = None,
-             batched: bool = False, **model_kw: Any) -> EvalResult:
+             batched: bool = False, known: Mapping[int, float] | None = None, **model_kw: Any) -> EvalResult:
     """Train `runs` fresh `model`s on the set with the protocol (default: the one it was made for); `batched`
-    trains them together (vmap over stacked parameters, same per-model results) where the architecture allows."""
+    trains them together (vmap over stacked parameters, same per-model results) where the architecture allows.
+    `on_model(i, acc)` is called as each model is tested; models whose index is in `known` (their accuracies,
+    e.g. from an `evaluate.cache.AccuracyCache`) are not trained again."""
     syn = syn if isinstance(syn, SyntheticSet) else load(syn)
     splits = resolve_data(data if data is not None else syn.info.name, data_root)
     if splits.info.im_size != syn.info.im_size or splits.info.channels != syn.info.channels:
@@ -79,7 +81,7 @@ def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, mo
     spec = EvalSpec(model, proto, runs, seed, tuple(sorted(model_kw.items())), device, batched=batched,
                     world=current_world())
     return evaluate_any(syn.images, syn.labels, syn.info, splits.test, spec, lrs=syn.lrs, schedule=syn.schedule,
-                        extra=syn.extra, on_model=on_model)
+                        extra=syn.extra, on_model=on_model, known=known)
 
 
 __all__ = ["distill", "evaluate", "load", "random_real", "whole_dataset", "resolve_data", "EvalSpec",

@@ -1,13 +1,14 @@
 """Reference points for every distilled set: random real images at the same IPC, and the whole dataset."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
 from .data.base import DatasetSplits
 from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_tensors
+from .evaluate.cache import AccuracyCache
+from .runtime import effective_precision
 from .seeding import make_generator
 from .synthetic import SyntheticSet
 
@@ -34,23 +35,12 @@ def whole_dataset(data: DatasetSplits, spec: EvalSpec, cache_dir: Path | str | N
     x, y = data.train.images, data.train.labels
     if cache_dir is None:
         return evaluate_tensors(x, y, data.info, data.test, spec)
-    file = Path(cache_dir) / "whole.jsonl"
-    key = {"dataset": data.info.name, "n_train": len(data.train), "n_test": len(data.test), "model": spec.model,
-           "model_kw": dict(spec.model_kw), "protocol": spec.protocol.to_dict(), "seed": spec.seed}
-    tag = json.dumps(key, sort_keys=True)
-    known: dict[int, float] = {}
-    if file.exists():
-        for line in file.read_text().splitlines():
-            rec = json.loads(line) if line.strip() else {}
-            if json.dumps(rec.get("key"), sort_keys=True) == tag and rec.get("model_index", -1) < spec.runs:
-                known[int(rec["model_index"])] = float(rec["acc"])
-    file.parent.mkdir(parents=True, exist_ok=True)
-
-    def keep(i: int, acc: float) -> None:
-        with file.open("a") as f:
-            f.write(json.dumps({"key": key, "model_index": i, "acc": acc}) + "\n")
-
-    res = evaluate_tensors(x, y, data.info, data.test, spec, on_model=keep, known=known)
+    cache = AccuracyCache(Path(cache_dir) / "whole.jsonl", {
+        "dataset": data.info.name, "n_train": len(data.train), "n_test": len(data.test), "model": spec.model,
+        "model_kw": dict(spec.model_kw), "protocol": spec.protocol.to_dict(), "seed": spec.seed},
+        note={"precision": effective_precision(torch.device(spec.device), spec.protocol.precision)})
+    known = cache.known(spec.runs)
+    res = evaluate_tensors(x, y, data.info, data.test, spec, on_model=cache.keep, known=known)
     res.config["cached_models"] = len(known)
     return res
 

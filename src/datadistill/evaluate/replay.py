@@ -6,6 +6,7 @@ objective='poison' the result also reports how often class K is predicted as T.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -71,12 +72,15 @@ def _test(net: torch.nn.Module, test: RealData, schedule: dict[str, Any]) -> tup
 
 def evaluate_any(images: Tensor, labels: Tensor, info: DatasetInfo, test: RealData, spec: EvalSpec, *,
                  lrs: Tensor | None = None, schedule: dict[str, Any] | None = None,
-                 extra: dict[str, Tensor] | None = None, on_model: Any = None) -> EvalResult:
-    """The protocol's evaluation of a set: replay for replay protocols, else fresh networks trained by SGD."""
+                 extra: dict[str, Tensor] | None = None, on_model: Any = None,
+                 known: Mapping[int, float] | None = None) -> EvalResult:
+    """The protocol's evaluation of a set: replay for replay protocols, else fresh networks trained by SGD
+    (models whose index is in `known`, accuracies from a cache, are not trained again)."""
     proto = spec.protocol
     if proto is not None and proto.replay:
         if not schedule:
             raise ConfigError(f"protocol '{proto.name}' replays a distilled schedule, but this set has none; "
                               "choose another protocol (e.g. dc2021)")
         return replay_evaluate(images, labels, lrs, schedule, extra or {}, info, test, spec)
-    return evaluate_tensors(images, labels, info, test, spec, lr=learned_lr(proto, lrs), on_model=on_model)
+    return evaluate_tensors(images, labels, info, test, spec, lr=learned_lr(proto, lrs), on_model=on_model,
+                            known=known)

@@ -1,0 +1,50 @@
+"""Per-model accuracies kept in a JSON-lines file as soon as each model is tested.
+
+A long evaluation (a whole-data bound, a coreset cell at IPC 50: half an hour per network on two cores) that
+stops part-way continues with the models the file lacks. Each line is {"key": ..., "model_index": i, "acc": a}
+plus the cache's note; a key names everything the accuracy depends on (data, set, model, protocol, seed), and
+lines of other keys in the same file are left alone.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+
+def digest(values: Sequence[int]) -> str:
+    """A short fingerprint of a list of indices (e.g. a coreset's selection) for a cache key."""
+    return hashlib.sha256(json.dumps([int(v) for v in values]).encode()).hexdigest()[:16]
+
+
+class AccuracyCache:
+    """The accuracies of the models of one evaluation (`key`), in `file` (created on the first `keep`). `note`
+    is written beside each accuracy without being part of the key (e.g. the precision the model computed in)."""
+
+    def __init__(self, file: Path | str, key: Mapping[str, Any], note: Mapping[str, Any] | None = None):
+        self.file = Path(file)
+        self.key = dict(key)
+        self.note = dict(note or {})
+        self._tag = json.dumps(self.key, sort_keys=True)
+
+    def known(self, runs: int) -> dict[int, float]:
+        """Accuracies of models 0..runs-1 already in the file (a later line of a model wins)."""
+        found: dict[int, float] = {}
+        if not self.file.exists():
+            return found
+        for line in self.file.read_text().splitlines():
+            rec = json.loads(line) if line.strip() else {}
+            if json.dumps(rec.get("key"), sort_keys=True) == self._tag and 0 <= rec.get("model_index", -1) < runs:
+                found[int(rec["model_index"])] = float(rec["acc"])
+        return found
+
+    def keep(self, index: int, acc: float) -> None:
+        """Append one model's accuracy (the on_model callback of an evaluation)."""
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        with self.file.open("a") as f:
+            f.write(json.dumps({"key": self.key, "model_index": index, "acc": acc, **self.note}) + "\n")
+
+
+__all__ = ["AccuracyCache", "digest"]
