@@ -16,6 +16,7 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,6 +33,14 @@ from datadistill.evaluate import get_protocol  # noqa: E402
 from datadistill.evaluate.cache import AccuracyCache, digest  # noqa: E402
 from datadistill.published import published  # noqa: E402
 from datadistill.runtime import effective_precision, setup_runtime  # noqa: E402
+
+
+def keeping(cache: AccuracyCache, label: str, t0: float) -> Callable[[int, float], None]:
+    """on_model callback: keep each model's accuracy in the cache and say so (a cell can run for hours)."""
+    def kept(i: int, acc: float) -> None:
+        cache.keep(i, acc)
+        print(f"{label} model {i}: {acc:.2f} ({(time.perf_counter() - t0) / 60:.1f} min into the cell)", flush=True)
+    return kept
 
 
 def main() -> None:
@@ -70,7 +79,7 @@ def main() -> None:
                 known = models.known(args.models)
                 cached += len(known)
                 accs += api.evaluate(syn, data, runs=args.models, protocol=protocol, seed=seed, known=known,
-                                     on_model=models.keep).accs
+                                     on_model=keeping(models, f"{name} ipc {ipc} set {seed}", t0)).accs
             wall = time.perf_counter() - t0
             mean, std = statistics.mean(accs), statistics.pstdev(accs)
             pub = published(name, args.dataset, ipc) or "-"
