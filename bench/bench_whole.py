@@ -39,7 +39,9 @@ def main() -> None:
     recipe = replace(WHOLE, epochs=args.epochs)
     t0 = time.perf_counter()
     res = whole_dataset(data, api.EvalSpec(args.model, recipe, args.models, args.seed),
-                        cache_dir=ROOT / "bench" / "out" / "cache")
+                        cache_dir=ROOT / "bench" / "out" / "cache",
+                        on_model=lambda i, acc: print(f"model {i}: {acc:.2f} "
+                                                      f"({(time.perf_counter() - t0) / 60:.1f} min)", flush=True))
     wall = time.perf_counter() - t0
     cached = res.config.get("cached_models", 0)
     pub = PUBLISHED_WHOLE.get(args.dataset, "-")

@@ -44,8 +44,10 @@ def test_whole_dataset_caches_each_model_and_trains_only_the_missing_ones(digits
     trained = []
     real = train_mod.train_network
     monkeypatch.setattr(train_mod, "train_network", lambda *a, **k: trained.append(1) or real(*a, **k))
-    more = whole_dataset(digits, replace(spec, runs=2), cache_dir=tmp_path)
+    seen = []
+    more = whole_dataset(digits, replace(spec, runs=2), cache_dir=tmp_path, on_model=lambda i, a: seen.append((i, a)))
     assert trained == [1] and more.accs[0] == first.accs[0] and more.config["cached_models"] == 1
+    assert seen == [(1, more.accs[1])]  # told of the model it trained, not of the cached one
     fresh = whole_dataset(digits, replace(spec, runs=2))  # no cache: both models trained, the same accuracies
     assert fresh.accs == pytest.approx(more.accs, abs=1e-6)
     other = whole_dataset(digits, replace(spec, seed=1, runs=1), cache_dir=tmp_path)  # another key: trained

@@ -1,6 +1,7 @@
 """Reference points for every distilled set: random real images at the same IPC, and the whole dataset."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -24,8 +25,10 @@ def random_real(data: DatasetSplits, ipc: int, seed: int = 0) -> SyntheticSet:
     return coreset_set("random", data, ipc, seed)
 
 
-def whole_dataset(data: DatasetSplits, spec: EvalSpec, cache_dir: Path | str | None = None) -> EvalResult:
-    """Accuracy of networks trained on the whole training split (spec.protocol or WHOLE).
+def whole_dataset(data: DatasetSplits, spec: EvalSpec, cache_dir: Path | str | None = None,
+                  on_model: Callable[[int, float], None] | None = None) -> EvalResult:
+    """Accuracy of networks trained on the whole training split (spec.protocol or WHOLE); `on_model(i, acc)` is
+    called as each network is tested.
 
     With `cache_dir`, every trained model's accuracy is appended to `<cache_dir>/whole.jsonl` as soon as it is
     known, under a key of dataset, split sizes, model, protocol and seed; a later call with the same key trains
@@ -34,13 +37,19 @@ def whole_dataset(data: DatasetSplits, spec: EvalSpec, cache_dir: Path | str | N
     spec = spec if spec.protocol is not None else EvalSpec(**{**spec.__dict__, "protocol": WHOLE})
     x, y = data.train.images, data.train.labels
     if cache_dir is None:
-        return evaluate_tensors(x, y, data.info, data.test, spec)
+        return evaluate_tensors(x, y, data.info, data.test, spec, on_model=on_model)
     cache = AccuracyCache(Path(cache_dir) / "whole.jsonl", {
         "dataset": data.info.name, "n_train": len(data.train), "n_test": len(data.test), "model": spec.model,
         "model_kw": dict(spec.model_kw), "protocol": spec.protocol.to_dict(), "seed": spec.seed},
         note={"precision": effective_precision(torch.device(spec.device), spec.protocol.precision)})
     known = cache.known(spec.runs)
-    res = evaluate_tensors(x, y, data.info, data.test, spec, on_model=cache.keep, known=known)
+
+    def keep(i: int, acc: float) -> None:
+        cache.keep(i, acc)
+        if on_model:
+            on_model(i, acc)
+
+    res = evaluate_tensors(x, y, data.info, data.test, spec, on_model=keep, known=known)
     res.config["cached_models"] = len(known)
     return res
 
