@@ -6,7 +6,7 @@
 Each selection is evaluated under the dataset's DC protocol (dc2021-aug on MNIST, dc2021 otherwise), over
 `--sets` selection seeds x `--models` fresh ConvNets (the paper: 5 x 20). The feature network (whole-data
 ConvNet, also the source of the forgetting counts) is trained once per seed and cached in bench/out/cache, and
-so is every evaluated ConvNet's accuracy (bench/out/cache/coresets.jsonl, keyed by the selected indices and the
+so is every evaluated ConvNet's accuracy (bench/out/cache/coresets.jsonl, keyed by the selected images and the
 protocol): a cell stopped part-way (an IPC 50 network takes ~30 min here) continues with the models it lacks.
 Results go to bench/results.jsonl and docs/results.md.
 """
@@ -20,8 +20,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb  # noqa: E402
 
@@ -29,18 +27,15 @@ from datadistill import api  # noqa: E402
 from datadistill.baselines import WHOLE  # noqa: E402
 from datadistill.cli.main import parse_options  # noqa: E402
 from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
-from datadistill.evaluate import get_protocol  # noqa: E402
-from datadistill.evaluate.cache import AccuracyCache, digest  # noqa: E402
 from datadistill.published import published  # noqa: E402
-from datadistill.runtime import effective_precision, setup_runtime  # noqa: E402
+from datadistill.runtime import setup_runtime  # noqa: E402
 
 
-def keeping(cache: AccuracyCache, label: str, t0: float) -> Callable[[int, float], None]:
-    """on_model callback: keep each model's accuracy in the cache and say so (a cell can run for hours)."""
-    def kept(i: int, acc: float) -> None:
-        cache.keep(i, acc)
+def progress(label: str, t0: float) -> Callable[[int, float], None]:
+    """on_model callback: one line per tested model (a cell can run for hours)."""
+    def say(i: int, acc: float) -> None:
         print(f"{label} model {i}: {acc:.2f} ({(time.perf_counter() - t0) / 60:.1f} min into the cell)", flush=True)
-    return kept
+    return say
 
 
 def main() -> None:
@@ -71,15 +66,10 @@ def main() -> None:
             for seed in range(args.sets):
                 source = sources.setdefault(seed, SelectionSource(data, seed=seed, cache_dir=cache, recipe=recipe))
                 syn = coreset_set(name, source, ipc, seed, **opts)
-                models = AccuracyCache(cache / "coresets.jsonl", {
-                    "dataset": args.dataset, "selection": name, "options": opts, "ipc": ipc, "seed": seed,
-                    "indices": digest(syn.config["indices"]), "model": "convnet",
-                    "protocol": get_protocol(protocol).to_dict()},
-                    note={"precision": effective_precision(torch.device("cpu"), get_protocol(protocol).precision)})
-                known = models.known(args.models)
-                cached += len(known)
-                accs += api.evaluate(syn, data, runs=args.models, protocol=protocol, seed=seed, known=known,
-                                     on_model=keeping(models, f"{name} ipc {ipc} set {seed}", t0)).accs
+                res = api.evaluate(syn, data, runs=args.models, protocol=protocol, seed=seed,
+                                   cache_file=cache / "coresets.jsonl", on_model=progress(f"{name} ipc {ipc} set {seed}", t0))
+                accs += res.accs
+                cached += res.config["cached_models"]
             wall = time.perf_counter() - t0
             mean, std = statistics.mean(accs), statistics.pstdev(accs)
             pub = published(name, args.dataset, ipc) or "-"

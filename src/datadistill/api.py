@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -13,7 +13,9 @@ from .data import DatasetSplits, from_arrays, load_dataset
 from .distributed import current_world
 from .errors import ConfigError
 from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_any, evaluate_tensors, get_protocol
+from .evaluate.cache import AccuracyCache, tensor_digest
 from .run import Distiller, RunConfig
+from .runtime import effective_precision
 from .synthetic import SyntheticSet
 
 DataLike = str | DatasetSplits | Sequence[Any]
@@ -64,11 +66,13 @@ def load(path: str | Path) -> SyntheticSet:
 def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, model: str = "convnet",
              runs: int = 5, protocol: str | Protocol | None = None, seed: int = 0,
              data_root: str | Path | None = None, device: str = "cpu", on_model: Callable[[int, float], None] | None = None,
-             batched: bool = False, known: Mapping[int, float] | None = None, **model_kw: Any) -> EvalResult:
+             batched: bool = False, cache_file: str | Path | None = None, **model_kw: Any) -> EvalResult:
     """Train `runs` fresh `model`s on the set with the protocol (default: the one it was made for); `batched`
     trains them together (vmap over stacked parameters, same per-model results) where the architecture allows.
-    `on_model(i, acc)` is called as each model is tested; models whose index is in `known` (their accuracies,
-    e.g. from an `evaluate.cache.AccuracyCache`) are not trained again."""
+    `on_model(i, acc)` is called as each model is tested. With `cache_file` (JSON lines), each model's accuracy
+    is kept there as soon as it is known, keyed by the set's content, data, model, protocol and seed; a later call
+    with the same key trains only the models the file lacks (an interrupted evaluation resumes model by model;
+    `config['cached_models']` says how many came from the file)."""
     syn = syn if isinstance(syn, SyntheticSet) else load(syn)
     splits = resolve_data(data if data is not None else syn.info.name, data_root)
     if splits.info.im_size != syn.info.im_size or splits.info.channels != syn.info.channels:
@@ -80,8 +84,18 @@ def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, mo
     proto = get_protocol(name)
     spec = EvalSpec(model, proto, runs, seed, tuple(sorted(model_kw.items())), device, batched=batched,
                     world=current_world())
-    return evaluate_any(syn.images, syn.labels, syn.info, splits.test, spec, lrs=syn.lrs, schedule=syn.schedule,
-                        extra=syn.extra, on_model=on_model, known=known)
+    known: dict[int, float] = {}
+    if cache_file is not None:
+        cache = AccuracyCache(cache_file, {
+            "set": tensor_digest(syn.images, syn.labels, syn.lrs), "data": splits.info.name, "n_test": len(splits.test),
+            "model": model, "model_kw": dict(spec.model_kw), "protocol": proto.to_dict(), "seed": seed},
+            note={"precision": effective_precision(torch.device(device), proto.precision)})
+        known = cache.known(runs)
+        on_model = cache.keeping(on_model)
+    res = evaluate_any(syn.images, syn.labels, syn.info, splits.test, spec, lrs=syn.lrs, schedule=syn.schedule,
+                       extra=syn.extra, on_model=on_model, known=known)
+    res.config["cached_models"] = len(known)
+    return res
 
 
 __all__ = ["distill", "evaluate", "load", "random_real", "whole_dataset", "resolve_data", "EvalSpec",

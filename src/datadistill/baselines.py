@@ -43,13 +43,7 @@ def whole_dataset(data: DatasetSplits, spec: EvalSpec, cache_dir: Path | str | N
         "model_kw": dict(spec.model_kw), "protocol": spec.protocol.to_dict(), "seed": spec.seed},
         note={"precision": effective_precision(torch.device(spec.device), spec.protocol.precision)})
     known = cache.known(spec.runs)
-
-    def keep(i: int, acc: float) -> None:
-        cache.keep(i, acc)
-        if on_model:
-            on_model(i, acc)
-
-    res = evaluate_tensors(x, y, data.info, data.test, spec, on_model=keep, known=known)
+    res = evaluate_tensors(x, y, data.info, data.test, spec, on_model=cache.keeping(on_model), known=known)
     res.config["cached_models"] = len(known)
     return res
 

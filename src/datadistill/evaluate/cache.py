@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch import Tensor
 
-def digest(values: Sequence[int]) -> str:
-    """A short fingerprint of a list of indices (e.g. a coreset's selection) for a cache key."""
-    return hashlib.sha256(json.dumps([int(v) for v in values]).encode()).hexdigest()[:16]
+
+def tensor_digest(*tensors: Tensor | None) -> str:
+    """A short fingerprint of tensors' dtypes, shapes and values (a set's images, labels, learned lrs): the same
+    set gives the same key wherever it is loaded, a changed one another."""
+    h = hashlib.sha256()
+    for t in tensors:
+        if t is None:
+            h.update(b"none;")
+            continue
+        t = t.detach().cpu().contiguous()
+        h.update(f"{t.dtype}{tuple(t.shape)};".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 class AccuracyCache:
@@ -40,6 +52,14 @@ class AccuracyCache:
                 found[int(rec["model_index"])] = float(rec["acc"])
         return found
 
+    def keeping(self, then: Callable[[int, float], None] | None = None) -> Callable[[int, float], None]:
+        """An on_model callback that keeps each accuracy, then calls `then` (e.g. a progress line)."""
+        def kept(index: int, acc: float) -> None:
+            self.keep(index, acc)
+            if then is not None:
+                then(index, acc)
+        return kept
+
     def keep(self, index: int, acc: float) -> None:
         """Append one model's accuracy (the on_model callback of an evaluation)."""
         self.file.parent.mkdir(parents=True, exist_ok=True)
@@ -47,4 +67,4 @@ class AccuracyCache:
             f.write(json.dumps({"key": self.key, "model_index": index, "acc": acc, **self.note}) + "\n")
 
 
-__all__ = ["AccuracyCache", "digest"]
+__all__ = ["AccuracyCache", "tensor_digest"]
