@@ -44,9 +44,13 @@ def test_distill_evaluate_show_baseline(tmp_path):
     from datadistill import load
 
     assert [e["model"] for e in load(out).evaluations] == ["convnet", "mlp"]  # kept with the artifact
-    res = invoke("evaluate", str(out), "--model", "mlp", "--runs", "2", "--protocol", "quick", "--batched")
+    again = invoke("evaluate", str(out), "--model", "mlp", "--runs", "2", "--protocol", "quick")  # nothing to train
+    assert again.exit_code == 0 and "2 of 2 models from an earlier evaluation" in again.output
+    assert load(out).evaluations[-1]["accs"] == load(out).evaluations[-2]["accs"]
+    res = invoke("evaluate", str(out), "--model", "mlp", "--runs", "2", "--protocol", "quick", "--batched",
+                 "--no-resume")
     assert res.exit_code == 0, res.output
-    assert [e["config"]["batched"] for e in load(out).evaluations] == [False, False, True]
+    assert [e["config"]["batched"] for e in load(out).evaluations] == [False, False, False, True]
     whole = ("baseline", "whole", "--epochs", "3", "--model", "mlp", "--data-root", str(tmp_path / "data"))
     res = invoke(*whole)
     assert res.exit_code == 0 and "whole digits" in res.output

@@ -237,6 +237,8 @@ def evaluate(
     save: bool = typer.Option(True, help="append the result to the artifact's evaluations"),
     device: str = typer.Option("auto", help="auto (cuda, else mps, else cpu) | cpu | cuda | mps"),
     batched: bool = typer.Option(False, help="train the networks together (vmap; 2.2x slower than one by one on 2 CPU cores)"),
+    resume: bool = typer.Option(True, help="keep each model's accuracy beside the artifact (<name>.models.jsonl) and "
+                                "train only the models an earlier, interrupted evaluation did not finish"),
 ) -> None:
     """Train fresh networks on a distilled set and test them on the real test split.
 
@@ -245,11 +247,14 @@ def evaluate(
     dev = str(resolve_device(device))
     world = start_processes(threads, dev)
     syn = api.load(run)
+    cache_file = resolve_artifact(run).with_suffix(".models.jsonl") if resume else None
     res = api.evaluate(syn, data_root=data_root, model=model, runs=runs, protocol=protocol, seed=seed,
-                       device=dev, batched=batched,
+                       device=dev, batched=batched, cache_file=cache_file,
                        on_model=lambda i, a: err.print(f"  model {i + 1}/{runs}: {a:.2f} %"))
     if not world.main:
         return
+    if res.config.get("cached_models"):
+        err.print(f"  {res.config['cached_models']} of {runs} models from an earlier evaluation ({cache_file})")
     print_eval(str(run), res)
     if save:
         syn.evaluations.append(res.to_dict())
