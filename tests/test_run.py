@@ -1,4 +1,5 @@
 """Run folders: config, metrics, checkpoints; resume gives exactly the uninterrupted result."""
+import importlib
 import json
 
 import pytest
@@ -46,6 +47,29 @@ def test_ctrl_c_keeps_every_finished_iteration_and_resumes_exactly(tmp_path, dig
                       callback=lambda e: started.append(e["start"]) if e["event"] == "start" else None)
     assert started == [4]
     assert torch.equal(full.images, resumed.images)
+
+
+def test_an_evaluation_stopped_part_way_resumes_model_by_model(tmp_path, digits, monkeypatch):
+    train_mod = importlib.import_module("datadistill.evaluate.train")  # the package name is also a function
+    kw = dict(ipc=1, iterations=2, seed=0, final_eval_models=3, protocol="quick")
+    real, trained = train_mod.train_network, []
+
+    def stops_at_the_second_model(*a, **k):
+        trained.append(1)
+        if len(trained) == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(train_mod, "train_network", stops_at_the_second_model)
+    with pytest.raises(KeyboardInterrupt):
+        distill(digits, "dc", out=tmp_path / "r", **kw)
+    assert len((tmp_path / "r" / "eval_models.jsonl").read_text().splitlines()) == 1
+    trained.clear()
+    monkeypatch.setattr(train_mod, "train_network", lambda *a, **k: trained.append(1) or real(*a, **k))
+    resumed = distill(digits, "dc", out=tmp_path / "r", resume=True, **kw)
+    assert len(trained) == 2  # models 2 and 3; the first one's accuracy came from the run folder
+    whole = distill(digits, "dc", **kw)  # no folder, nothing stopped
+    assert resumed.evaluations[-1]["accs"] == pytest.approx(whole.evaluations[-1]["accs"], abs=1e-6)
 
 
 def test_run_folder_contents_and_refusals(tmp_path, digits):

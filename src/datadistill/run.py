@@ -23,8 +23,9 @@ from .data.base import DatasetSplits
 from .distributed import World, current_world
 from .errors import ArtifactError, ConfigError
 from .evaluate import EvalResult, EvalSpec, evaluate_any, get_protocol
+from .evaluate.cache import AccuracyCache, tensor_digest
 from .methods import DistillContext, Method, create_method
-from .runtime import native_bf16
+from .runtime import effective_precision, native_bf16
 from .seeding import derive_seed, make_generator
 from .synthetic import ARTIFACT_NAME, SyntheticSet
 
@@ -71,13 +72,15 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 class RunFolder:
-    """Files of one run: config.json, metrics.jsonl, checkpoint.safetensors, synthetic.safetensors."""
+    """Files of one run: config.json, metrics.jsonl, checkpoint.safetensors, synthetic.safetensors,
+    eval_models.jsonl."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.config = path / "config.json"
         self.metrics = path / "metrics.jsonl"
         self.checkpoint = path / "checkpoint.safetensors"
+        self.eval_models = path / "eval_models.jsonl"  # every evaluated network's accuracy (evaluate.cache)
         self.artifact = path / ARTIFACT_NAME
 
     def start(self, cfg: RunConfig, resume: bool) -> int:
@@ -293,9 +296,16 @@ class Distiller:
         t = time.perf_counter()
         images = self.method.images() if images is None else images
         lrs = self.method.learned_lrs() if lrs is None else lrs
-        res = evaluate_any(images, self.method.labels(), self.data.info,
-                           self.val if split == "val" else self.data.test, spec, lrs=lrs,
-                           schedule=self.method.schedule(), extra=self.method.extra_tensors())
+        labels, test = self.method.labels(), self.val if split == "val" else self.data.test
+        known, on_model = {}, None
+        if self.folder:  # each model's accuracy is kept as it is known: a stopped evaluation resumes model by model
+            cache = AccuracyCache(self.folder.eval_models, {
+                "set": tensor_digest(images, labels, lrs), "split": split, "n_test": len(test), "seed": seed,
+                "model": spec.model, "model_kw": dict(spec.model_kw), "protocol": proto.to_dict()},
+                note={"iteration": it, "precision": effective_precision(torch.device(spec.device), proto.precision)})
+            known, on_model = cache.known(runs), cache.keep
+        res = evaluate_any(images, labels, self.data.info, test, spec, lrs=lrs, schedule=self.method.schedule(),
+                           extra=self.method.extra_tensors(), on_model=on_model, known=known)
         record = {"iteration": it, "eval": res.to_dict(), "eval_s": time.perf_counter() - t}
         if split != "test":
             record["split"] = split
