@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import resource
@@ -69,8 +70,10 @@ def machine() -> dict[str, Any]:
             "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
+@functools.cache
 def code_version() -> dict[str, Any]:
-    """The library version and the git commit the benchmark ran on (None outside a git checkout)."""
+    """The library version and the git commit the benchmark ran on (None outside a git checkout): read once, when
+    the benchmark starts (below), so commits made while a long run goes on do not change what it records."""
     import subprocess
 
     import datadistill
@@ -81,6 +84,9 @@ def code_version() -> dict[str, Any]:
     except (OSError, subprocess.CalledProcessError):
         commit = None
     return {"version": datadistill.__version__, "commit": commit}
+
+
+code_version()
 
 
 def append_jsonl(record: dict[str, Any]) -> None:
