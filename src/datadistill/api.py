@@ -13,9 +13,8 @@ from .data import DatasetSplits, from_arrays, load_dataset
 from .distributed import current_world
 from .errors import ConfigError
 from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_any, evaluate_tensors, get_protocol
-from .evaluate.cache import AccuracyCache, tensor_digest
+from .evaluate.cache import set_evaluation_cache
 from .run import Distiller, RunConfig
-from .runtime import effective_precision
 from .synthetic import SyntheticSet
 
 DataLike = str | DatasetSplits | Sequence[Any]
@@ -86,10 +85,8 @@ def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, mo
                     world=current_world())
     known: dict[int, float] = {}
     if cache_file is not None:
-        cache = AccuracyCache(cache_file, {
-            "set": tensor_digest(syn.images, syn.labels, syn.lrs), "data": splits.info.name, "n_test": len(splits.test),
-            "model": model, "model_kw": dict(spec.model_kw), "protocol": proto.to_dict(), "seed": seed},
-            note={"precision": effective_precision(torch.device(device), proto.precision)})
+        cache = set_evaluation_cache(cache_file, syn.images, syn.labels, syn.lrs, splits.test, spec,
+                                     data=splits.info.name)
         known = cache.known(runs)
         on_model = cache.keeping(on_model)
     res = evaluate_any(syn.images, syn.labels, syn.info, splits.test, spec, lrs=syn.lrs, schedule=syn.schedule,

@@ -23,9 +23,9 @@ from .data.base import DatasetSplits
 from .distributed import World, current_world
 from .errors import ArtifactError, ConfigError
 from .evaluate import EvalResult, EvalSpec, evaluate_any, get_protocol
-from .evaluate.cache import AccuracyCache, tensor_digest
+from .evaluate.cache import set_evaluation_cache
 from .methods import DistillContext, Method, create_method
-from .runtime import effective_precision, native_bf16
+from .runtime import native_bf16
 from .seeding import derive_seed, make_generator
 from .synthetic import ARTIFACT_NAME, SyntheticSet
 
@@ -299,10 +299,7 @@ class Distiller:
         labels, test = self.method.labels(), self.val if split == "val" else self.data.test
         known, on_model = {}, None
         if self.folder:  # each model's accuracy is kept as it is known: a stopped evaluation resumes model by model
-            cache = AccuracyCache(self.folder.eval_models, {
-                "set": tensor_digest(images, labels, lrs), "split": split, "n_test": len(test), "seed": seed,
-                "model": spec.model, "model_kw": dict(spec.model_kw), "protocol": proto.to_dict()},
-                note={"iteration": it, "precision": effective_precision(torch.device(spec.device), proto.precision)})
+            cache = set_evaluation_cache(self.folder.eval_models, images, labels, lrs, test, spec, split=split)
             known, on_model = cache.known(runs), cache.keep
         res = evaluate_any(images, labels, self.data.info, test, spec, lrs=lrs, schedule=self.method.schedule(),
                            extra=self.method.extra_tensors(), on_model=on_model, known=known)

@@ -16,6 +16,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..data.base import RealData
+from ..runtime import effective_precision
+from .train import EvalSpec
+
 
 def tensor_digest(*tensors: Tensor | None) -> str:
     """A short fingerprint of tensors' dtypes, shapes and values (a set's images, labels, learned lrs): the same
@@ -67,4 +71,16 @@ class AccuracyCache:
             f.write(json.dumps({"key": self.key, "model_index": index, "acc": acc, **self.note}) + "\n")
 
 
-__all__ = ["AccuracyCache", "tensor_digest"]
+def set_evaluation_cache(file: Path | str, images: Tensor, labels: Tensor, lrs: Tensor | None, test: RealData,
+                         spec: EvalSpec, **key: Any) -> AccuracyCache:
+    """The cache of one evaluation of a set: keyed by the set's content, the size of the test split, the model,
+    protocol and seed (plus `key`, e.g. the dataset or split name); notes the precision the models compute in."""
+    proto = spec.protocol
+    assert proto is not None
+    return AccuracyCache(file, {
+        "set": tensor_digest(images, labels, lrs), "n_test": len(test), "model": spec.model,
+        "model_kw": dict(spec.model_kw), "protocol": proto.to_dict(), "seed": spec.seed, **key},
+        note={"precision": effective_precision(torch.device(spec.device), proto.precision)})
+
+
+__all__ = ["AccuracyCache", "set_evaluation_cache", "tensor_digest"]
