@@ -16,12 +16,11 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb  # noqa: E402
+from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb, progress  # noqa: E402
 
 from datadistill import api  # noqa: E402
 from datadistill.baselines import WHOLE  # noqa: E402
@@ -29,13 +28,6 @@ from datadistill.cli.main import parse_options  # noqa: E402
 from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
 from datadistill.published import published  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
-
-
-def progress(label: str, t0: float) -> Callable[[int, float], None]:
-    """on_model callback: one line per tested model (a cell can run for hours)."""
-    def say(i: int, acc: float) -> None:
-        print(f"{label} model {i}: {acc:.2f} ({(time.perf_counter() - t0) / 60:.1f} min into the cell)", flush=True)
-    return say
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb  # noqa: E402
+from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb, progress  # noqa: E402
 
 from datadistill import api  # noqa: E402
 from datadistill.baselines import WHOLE, whole_dataset  # noqa: E402
@@ -40,8 +40,7 @@ def main() -> None:
     t0 = time.perf_counter()
     res = whole_dataset(data, api.EvalSpec(args.model, recipe, args.models, args.seed),
                         cache_dir=ROOT / "bench" / "out" / "cache",
-                        on_model=lambda i, acc: print(f"model {i}: {acc:.2f} "
-                                                      f"({(time.perf_counter() - t0) / 60:.1f} min)", flush=True))
+                        on_model=progress(f"whole {args.dataset}", t0))
     wall = time.perf_counter() - t0
     cached = res.config.get("cached_models", 0)
     pub = PUBLISHED_WHOLE.get(args.dataset, "-")

@@ -12,7 +12,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -35,6 +35,13 @@ def peak_rss_mb() -> float:
 def command_line() -> str:
     """The exact command that ran this benchmark."""
     return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+
+
+def progress(label: str, t0: float) -> Callable[[int, float], None]:
+    """An on_model callback printing one line per tested network (long evaluations run for hours)."""
+    def say(i: int, acc: float) -> None:
+        print(f"{label} model {i}: {acc:.2f} ({(time.perf_counter() - t0) / 60:.1f} min in)", flush=True)
+    return say
 
 
 def time_calls(fn, reps: int, warmup: int = 1) -> tuple[float, float]:
