@@ -18,8 +18,16 @@ A longer ground truth for the paper's measure only (full-data training of the un
 reusing the proxy trainings of the 2-epoch search above (same proxies, seeds and split):
 
   python bench/bench_apps.py nas --distill dm=10m --depths 1 2 3 --widths 32 64 --norms instancenorm none \
-      --poolings avgpooling maxpooling --nas-runs 3 --full-epochs 10 --ground-truth proxy-tops \
+      --poolings avgpooling maxpooling --nas-runs 3 --full-epochs 10 --full-runs 2 --ground-truth proxy-tops \
       --proxies-from bench/out/nas_mnist_72
+
+The same search with the distilled set also trained with DSA, the augmentation it was distilled with and is
+evaluated with (dsa2021): a proxy 'distilled-dm+dsa' added to the log above (216 trainings, and the ground truth
+of any candidate of its top 10 that the other proxies' tops do not hold):
+
+  python bench/bench_apps.py nas --distill dm=10m --depths 1 2 3 --widths 32 64 --norms instancenorm none \
+      --poolings avgpooling maxpooling --nas-runs 3 --full-epochs 10 --full-runs 2 --ground-truth proxy-tops \
+      --augmented distilled-dm=dsa
 """
 from __future__ import annotations
 
@@ -110,10 +118,17 @@ def nas(args: argparse.Namespace) -> None:
                           resume=True, budget_s=parse_budget(budget or "10m"), seed=args.seed, final_eval_models=0,
                           precision="bf16")
         proxies[f"distilled-{method}"] = (syn.images, syn.labels)
+    augment = {}
+    for item in args.augmented:  # the same set once more, trained with an augmentation, as 'NAME+AUG'
+        name, _, aug = item.partition("=")
+        if name not in proxies:
+            sys.exit(f"--augmented {item}: no proxy '{name}' (proxies: {', '.join(proxies)})")
+        proxies[f"{name}+{aug}"] = proxies[name]
+        augment[f"{name}+{aug}"] = aug
     proxies["early-stopping"] = None
     space = search_space(args.depths, args.widths, args.acts, args.norms, args.poolings)
     cfg = NASConfig(proxy_epochs=args.proxy_epochs, full_epochs=args.full_epochs, runs=args.nas_runs,
-                    full_runs=args.full_runs, seed=args.seed, ground_truth=args.ground_truth)
+                    full_runs=args.full_runs, seed=args.seed, ground_truth=args.ground_truth, augment=augment)
     # the CLI's results-folder layout; one line per training, so --nas-runs 3 adds trainings to a 1-run search
     # settings other than the defaults get their own folder (a log is only extended with the same settings)
     tag = "".join(f"_{k}{v}" for k, v, default in (("full", args.full_epochs, 2), ("proxy", args.proxy_epochs, 100))
@@ -164,6 +179,8 @@ def main() -> None:
                    help="a distilled set made elsewhere (mind that it must not have seen the validation split)")
     p.add_argument("--distill", action="append", default=[], metavar="METHOD=BUDGET",
                    help="distill a proxy (dc, dsa or dm, bf16) on the training split first, e.g. dm=10m (resumes)")
+    p.add_argument("--augmented", action="append", default=[], metavar="PROXY=AUG",
+                   help="also train on proxy PROXY with augmentation AUG (dsa, dc), as proxy 'PROXY+AUG'")
     p.add_argument("--ipc", type=int, default=10)
     p.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3, 4])
     p.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128, 256])

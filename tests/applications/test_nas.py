@@ -157,3 +157,25 @@ def test_fewer_ground_truth_trainings_than_proxy_trainings(searchable, tmp_path)
     assert res["random"] == pytest.approx({c: (first[c] + second[c]) / 2 for c in first})
     assert summarize(log, top=2, runs=2, full_runs=1)["random"]["seconds"] == pytest.approx(
         sum(r["seconds"] for r in lines if r["proxy"] == "random"))
+
+
+def test_a_proxy_trained_with_augmentation(searchable, tmp_path):
+    data, val = searchable
+    cands = [Candidate(depth=1, width=16), Candidate(depth=1, width=16, norm="none")]
+    rand = random_real(data, 2, 0)
+    xy = (rand.images, rand.labels)
+    cfg = NASConfig(proxy_epochs=10, full_epochs=1, augment={"random+dsa": "dsa"})
+    log = tmp_path / "nas.jsonl"
+    res = run_search(data, val, {"random": xy, "random+dsa": xy}, cands, cfg, log)
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert {r["proxy"]: r.get("augment") for r in lines} == {"full": None, "random": None, "random+dsa": "dsa"}
+    # the same set, seeds and candidates: only the augmentation differs, and it changes what is learned
+    assert res["random+dsa"] != res["random"]
+    with pytest.raises(ConfigError, match="augmentation 'dsa'.*asks for 'none'"):
+        run_search(data, val, {"random": xy, "random+dsa": xy}, cands, NASConfig(proxy_epochs=10, full_epochs=1), log)
+    with pytest.raises(ConfigError, match="not a proxy set"):
+        run_search(data, val, {"random": xy, "early": None}, cands,
+                   NASConfig(proxy_epochs=10, full_epochs=1, augment={"early": "dsa"}), tmp_path / "other.jsonl")
+    with pytest.raises(ConfigError, match="unknown augmentation 'flip'"):
+        run_search(data, val, {"random": xy}, cands,
+                   NASConfig(proxy_epochs=10, full_epochs=1, augment={"random": "flip"}), tmp_path / "other.jsonl")

@@ -163,8 +163,11 @@ def test_continual_and_nas_commands(tmp_path):
     invoke("baseline", "random", "--ipc", "2", "--out", str(tmp_path / "r.safetensors"))
     res = invoke("nas", "--dataset", "digits", "--proxy", f"random={tmp_path / 'r.safetensors'}", "--depths", "1,2",
                  "--widths", "16", "--acts", "relu", "--norms", "instancenorm,none", "--poolings", "avgpooling",
-                 "--proxy-epochs", "5", "--full-epochs", "1", "--out", str(tmp_path / "nas"))
+                 "--proxy-epochs", "5", "--full-epochs", "1", "--proxy-augment", "dsa", "--out", str(tmp_path / "nas"))
     assert res.exit_code == 0, res.output
+    # the proxy set trains with DSA, the full data and early stopping without
+    trained = {(r["proxy"], r.get("augment")) for r in map(json.loads, (tmp_path / "nas" / "search.jsonl").open())}
+    assert trained == {("random", "dsa"), ("early-stopping", None), ("full", None)}
     assert "early-stopping" in res.output and (tmp_path / "nas" / "summary.json").exists()
     summary = json.loads((tmp_path / "nas" / "summary.json").read_text())
     assert set(summary) == {"random", "early-stopping", "full data"} and summary["full data"]["spearman_all"] == pytest.approx(1.0)

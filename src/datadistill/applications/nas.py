@@ -17,12 +17,13 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..augment import AUGMENTATIONS
 from ..data.base import DatasetSplits, RealData
 from ..errors import ConfigError
 from ..evaluate import EvalSpec, evaluate_tensors
@@ -90,10 +91,19 @@ class NASConfig:
     # full-data training of 'all' candidates, or only of the 'proxy-tops': the union of the `top` candidates each
     # proxy ranks best, which is all the paper's measure needs (the others' Spearman values are then not given)
     ground_truth: str = "all"
+    # the augmentation ('dsa', 'dc') each proxy set's trainings use, by proxy name; 'none' for the others, and
+    # always for the full data and early stopping (a pass over real data, not a tiny set trained for 100 epochs).
+    # A set distilled with DSA is evaluated with DSA (the dsa2021 protocol): training candidates on it the same
+    # way ranks them as the set was made to be used.
+    augment: dict[str, str] = field(default_factory=dict)
 
     def runs_of(self, proxy: str) -> int:
         """Trainings per candidate under `proxy` ('full': the ground truth, `full_runs` when given)."""
         return self.full_runs if proxy == "full" and self.full_runs is not None else self.runs
+
+    def augment_of(self, proxy: str) -> str:
+        """The augmentation of the trainings under `proxy` ('none' unless `augment` names one)."""
+        return self.augment.get(proxy, "none")
 
 
 GROUND_TRUTHS = ("all", "proxy-tops")
@@ -122,10 +132,10 @@ def run_seed(seed: int, run: int) -> int:
 
 
 def _accs(cand: Candidate, x: torch.Tensor, y: torch.Tensor, data: DatasetSplits, val: RealData,
-          epochs: int, cfg: NASConfig, run: int, with_test: bool) -> dict[str, float]:
-    """Validation accuracy of `cand` trained on (x, y) (training number `run`), and its test accuracy when asked
-    (full-data training: what the search delivers for the candidate it picks)."""
-    proto = Protocol("nas", epochs=epochs, batch_size=cfg.batch_size,
+          epochs: int, cfg: NASConfig, run: int, with_test: bool, augment: str = "none") -> dict[str, float]:
+    """Validation accuracy of `cand` trained on (x, y) (training number `run`, with `augment`), and its test
+    accuracy when asked (full-data training: what the search delivers for the candidate it picks)."""
+    proto = Protocol("nas", epochs=epochs, batch_size=cfg.batch_size, augment=augment,
                      precision="fp32" if cand.norm == "batchnorm" else "bf16")
     spec = EvalSpec("convnet", proto, runs=1, seed=run_seed(cfg.seed, run), model_kw=cand.model_kw())
     res = evaluate_tensors(x, y, data.info, val, spec, also=(data.test,) if with_test else ())
@@ -156,6 +166,11 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
     the cfg.top candidates each proxy ranks best."""
     if cfg.ground_truth not in GROUND_TRUTHS:
         raise ConfigError(f"unknown ground truth '{cfg.ground_truth}'; use one of {', '.join(GROUND_TRUTHS)}")
+    for proxy, aug in cfg.augment.items():
+        if proxy not in proxies or proxies[proxy] is None:
+            raise ConfigError(f"augmentation '{aug}' is given for '{proxy}', which is not a proxy set of this search "
+                              f"(proxy sets: {', '.join(k for k, v in proxies.items() if v is not None) or 'none'})")
+        AUGMENTATIONS.get(aug)  # an unknown name fails here, before any training
     if cfg.ground_truth == "proxy-tops" and not proxies:
         raise ConfigError("ground truth 'proxy-tops' needs at least one proxy (the candidates it ranks best); "
                           "give a proxy or use 'all'")
@@ -172,6 +187,11 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
             if "epochs" in r and r["proxy"] in epochs_of and r["epochs"] != epochs_of[r["proxy"]]:
                 raise ConfigError(f"{log} holds '{r['proxy']}' trainings of {r['epochs']} epochs, this search asks "
                                   f"for {epochs_of[r['proxy']]}; give the search another results folder")
+            # lines without an augmentation trained without one
+            if r["proxy"] in epochs_of and r.get("augment", "none") != cfg.augment_of(r["proxy"]):
+                raise ConfigError(f"{log} holds '{r['proxy']}' trainings with augmentation "
+                                  f"'{r.get('augment', 'none')}', this search asks for '{cfg.augment_of(r['proxy'])}'"
+                                  "; give the proxy another name or the search another results folder")
             done.add((r["proxy"], r["candidate"], _record_run(r, log)))
 
     def train(jobs: list, cands: list[Candidate]) -> None:
@@ -182,9 +202,10 @@ def run_search(data: DatasetSplits, val: RealData, proxies: dict[str, tuple[torc
                     if run >= cfg.runs_of(proxy) or (proxy, cand.name, run) in done:
                         continue
                     t0 = time.perf_counter()
-                    accs = _accs(cand, x, y, data, val, epochs, cfg, run, with_test=proxy == "full")
+                    aug = cfg.augment_of(proxy)
+                    accs = _accs(cand, x, y, data, val, epochs, cfg, run, with_test=proxy == "full", augment=aug)
                     rec = {"proxy": proxy, "candidate": cand.name, **accs, "run": run, "epochs": epochs,
-                           "seconds": time.perf_counter() - t0}
+                           **({"augment": aug} if aug != "none" else {}), "seconds": time.perf_counter() - t0}
                     with log.open("a") as f:
                         f.write(json.dumps(rec) + "\n")
                     done.add((proxy, cand.name, run))

@@ -83,6 +83,8 @@ def nas(
     norms: str = typer.Option("none,batchnorm,layernorm,instancenorm,groupnorm"),
     poolings: str = typer.Option("none,maxpooling,avgpooling"),
     proxy_epochs: int = typer.Option(100, help="epochs on each proxy set (the paper: 100)"),
+    proxy_augment: str = typer.Option("none", help="augmentation of the trainings on the --proxy sets: none, dsa "
+                                      "(how a set distilled with DSA is evaluated) or dc; never on the full data"),
     full_epochs: int = typer.Option(2, help="epochs of full-data training (the ranking to match)"),
     ground_truth: str = typer.Option("all", help="train 'all' candidates on the full data, or only the "
                                      "'proxy-tops' (the union of each proxy's top; enough for the paper's measure)"),
@@ -112,7 +114,8 @@ def nas(
         proxies["early-stopping"] = None
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg = NASConfig(proxy_epochs=proxy_epochs, full_epochs=full_epochs, top=top, runs=runs, full_runs=full_runs,
-                    seed=seed, ground_truth=ground_truth)
+                    seed=seed, ground_truth=ground_truth,
+                    augment={} if proxy_augment == "none" else {p: proxy_augment for p in proxies if proxies[p] is not None})
     run_search(data, val, proxies, space, cfg, out_dir / "search.jsonl",
                callback=lambda r: err.print(f"  {r['proxy']:<16} {r['candidate']:<40} {r['val_acc']:.2f} %"))
     summary = summarize(out_dir / "search.jsonl", cfg.top, cfg.runs, cfg.full_runs)
