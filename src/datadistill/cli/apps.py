@@ -115,7 +115,7 @@ def nas(
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg = NASConfig(proxy_epochs=proxy_epochs, full_epochs=full_epochs, top=top, runs=runs, full_runs=full_runs,
                     seed=seed, ground_truth=ground_truth,
-                    augment={} if proxy_augment == "none" else {p: proxy_augment for p in proxies if proxies[p] is not None})
+                    augment={name: proxy_augment for name, xy in proxies.items() if xy is not None})
     run_search(data, val, proxies, space, cfg, out_dir / "search.jsonl",
                callback=lambda r: err.print(f"  {r['proxy']:<16} {r['candidate']:<40} {r['val_acc']:.2f} %"))
     summary = summarize(out_dir / "search.jsonl", cfg.top, cfg.runs, cfg.full_runs)
