@@ -104,9 +104,25 @@ def nas(args: argparse.Namespace) -> None:
     data = api.resolve_data("mnist", args.data_root)
     rest, val = data.train.split_validation(0.1, torch.Generator().manual_seed(args.seed))
     data = type(data)(data.info, rest, data.test)
-    proxies = {"random": random_real(data, args.ipc, args.seed),
-               "herding": coreset_set("herding", SelectionSource(data, args.seed, cache_dir=ROOT / "bench" / "out" / "cache"),
-                                      args.ipc, args.seed)}
+    space = search_space(args.depths, args.widths, args.acts, args.norms, args.poolings)
+    tag = "".join(f"_{k}{v}" for k, v, default in (("full", args.full_epochs, 2), ("proxy", args.proxy_epochs, 100))
+                  if v != default) + ("_tops" if args.ground_truth == "proxy-tops" else "")
+    # the CLI's results-folder layout; one line per training, so --nas-runs 3 adds trainings to a 1-run search
+    # settings other than the defaults get their own folder (a log is only extended with the same settings)
+    folder = ROOT / "bench" / "out" / f"nas_mnist_{len(space)}{tag}"
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "search.jsonl"
+    if args.proxies_from and not log.exists():  # start from the proxy trainings of another search (not its 'full')
+        lines = (Path(args.proxies_from) / "search.jsonl").read_text().splitlines()
+        log.write_text("".join(line + "\n" for line in lines if json.loads(line)["proxy"] != "full"))
+    logged = [json.loads(line)["proxy"] for line in log.read_text().splitlines()] if log.exists() else []
+    # random real is always built (it sizes early stopping); herding only while the log lacks some of its
+    # trainings (its feature network is a 20-epoch whole-data training, needless once they are all logged)
+    proxies = {"random": random_real(data, args.ipc, args.seed)}
+    if logged.count("herding") < len(space) * args.nas_runs:
+        proxies["herding"] = coreset_set("herding", SelectionSource(data, args.seed,
+                                                                    cache_dir=ROOT / "bench" / "out" / "cache"),
+                                         args.ipc, args.seed)
     proxies = {k: (v.images, v.labels) for k, v in proxies.items()}
     for item in args.proxy:
         name, _, path = item.partition("=")
@@ -126,23 +142,13 @@ def nas(args: argparse.Namespace) -> None:
         proxies[f"{name}+{aug}"] = proxies[name]
         augment[f"{name}+{aug}"] = aug
     proxies["early-stopping"] = None
-    space = search_space(args.depths, args.widths, args.acts, args.norms, args.poolings)
     cfg = NASConfig(proxy_epochs=args.proxy_epochs, full_epochs=args.full_epochs, runs=args.nas_runs,
                     full_runs=args.full_runs, seed=args.seed, ground_truth=args.ground_truth, augment=augment)
-    # the CLI's results-folder layout; one line per training, so --nas-runs 3 adds trainings to a 1-run search
-    # settings other than the defaults get their own folder (a log is only extended with the same settings)
-    tag = "".join(f"_{k}{v}" for k, v, default in (("full", args.full_epochs, 2), ("proxy", args.proxy_epochs, 100))
-                  if v != default) + ("_tops" if args.ground_truth == "proxy-tops" else "")
-    folder = ROOT / "bench" / "out" / f"nas_mnist_{len(space)}{tag}"
-    folder.mkdir(parents=True, exist_ok=True)
-    log = folder / "search.jsonl"
-    if args.proxies_from and not log.exists():  # start from the proxy trainings of another search (not its 'full')
-        lines = (Path(args.proxies_from) / "search.jsonl").read_text().splitlines()
-        log.write_text("".join(line + "\n" for line in lines if json.loads(line)["proxy"] != "full"))
     run_search(data, val, proxies, space, cfg, log)
     summary = summarize(log, cfg.top, cfg.runs, cfg.full_runs)
     (folder / "config.json").write_text(json.dumps({"config": asdict(cfg), "dataset": "mnist",
-                                                    "candidates": len(space), "proxies": list(proxies)}, indent=2))
+                                                    "candidates": len(space),
+                                                    "proxies": list(dict.fromkeys([*(k for k in logged if k != "full"), *proxies]))}, indent=2))
     write_app_results(folder)
     rows = ["| " + " | ".join(r) + " |" for r in summary_rows(summary)]
     for k, s in summary.items():
