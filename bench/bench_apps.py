@@ -48,6 +48,8 @@ from datadistill.applications.continual import ContinualConfig, load_tasks, run_
 from datadistill.applications.nas import (  # noqa: E402
     SUMMARY_HEADER,
     NASConfig,
+    load_log,
+    proxy_tops,
     run_search,
     search_space,
     summarize,
@@ -117,9 +119,12 @@ def nas(args: argparse.Namespace) -> None:
         log.write_text("".join(line + "\n" for line in lines if json.loads(line)["proxy"] != "full"))
     logged = [json.loads(line)["proxy"] for line in log.read_text().splitlines()] if log.exists() else []
     # random real is always built (it sizes early stopping); herding only while the log lacks some of its
-    # trainings (its feature network is a 20-epoch whole-data training, needless once they are all logged)
+    # trainings or the ground truth of its top (its feature network is a 20-epoch whole-data training)
     proxies = {"random": random_real(data, args.ipc, args.seed)}
-    if logged.count("herding") < len(space) * args.nas_runs:
+    known = load_log(log, args.nas_runs)[0] if logged else {}
+    herding_top = proxy_tops(known, [c.name for c in space], ["herding"], NASConfig.top)
+    if (logged.count("herding") < len(space) * args.nas_runs
+            or (args.ground_truth == "proxy-tops" and not herding_top <= set(known.get("full", {})))):
         proxies["herding"] = coreset_set("herding", SelectionSource(data, args.seed,
                                                                     cache_dir=ROOT / "bench" / "out" / "cache"),
                                          args.ipc, args.seed)
@@ -148,7 +153,8 @@ def nas(args: argparse.Namespace) -> None:
     summary = summarize(log, cfg.top, cfg.runs, cfg.full_runs)
     (folder / "config.json").write_text(json.dumps({"config": asdict(cfg), "dataset": "mnist",
                                                     "candidates": len(space),
-                                                    "proxies": list(dict.fromkeys([*(k for k in logged if k != "full"), *proxies]))}, indent=2))
+                                                    "proxies": list(dict.fromkeys([*(k for k in logged if k != "full"),
+                                                                                   *proxies]))}, indent=2))
     write_app_results(folder)
     rows = ["| " + " | ".join(r) + " |" for r in summary_rows(summary)]
     for k, s in summary.items():
