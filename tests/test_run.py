@@ -86,6 +86,12 @@ def test_run_folder_contents_and_refusals(tmp_path, digits):
     with pytest.raises(ConfigError, match=r"settings differ \(seed\)"):
         distill(digits, "dc", ipc=1, iterations=2, out=out, seed=9, resume=True, eval_every=1, eval_models=1,
                 protocol="quick")
+    # a folder written before a setting existed resumes as if it had had the setting's default
+    del cfg["run"]["feature_epochs"], cfg["run"]["cache_dir"]
+    (out / "config.json").write_text(json.dumps(cfg))
+    again = distill(digits, "dc", ipc=1, iterations=2, out=out, resume=True, eval_every=1, eval_models=1,
+                    protocol="quick")
+    assert again.config["completed_iterations"] == 2
 
 
 def test_budget_stops_saves_a_loadable_set_and_carries_over_resumes(tmp_path, digits):
@@ -140,3 +146,21 @@ def test_validation_split_is_stratified_and_disjoint(digits):
     both = torch.cat([rest.images, val.images]).reshape(len(digits.train), -1)
     assert torch.unique(both, dim=0).shape[0] == torch.unique(digits.train.images.reshape(len(digits.train), -1),
                                                               dim=0).shape[0]
+
+
+def test_coreset_init_starts_from_the_selection_and_caches_its_feature_network(tmp_path, digits):
+    from dataclasses import replace
+
+    from datadistill.baselines import WHOLE
+    from datadistill.coresets import SelectionSource, select
+
+    cache = tmp_path / "cache"
+    syn = distill(digits, "dm", ipc=2, iterations=0, init="herding", feature_epochs=2, cache_dir=str(cache))
+    assert len(list(cache.glob("*.safetensors"))) == 1  # the feature network, kept for the next run
+    # herding is deterministic given the features: the same selection made directly, from the cached network
+    source = SelectionSource(digits, seed=0, cache_dir=cache, recipe=replace(WHOLE, epochs=2))
+    idx = select("herding", source, 2, seed=0).reshape(-1)
+    assert torch.equal(syn.images, digits.train.images[idx]) and torch.equal(syn.labels, digits.train.labels[idx])
+    assert torch.equal(syn.labels, torch.arange(10).repeat_interleave(2))
+    with pytest.raises(ConfigError, match="coreset selection .*herding.*got 'bogus'"):
+        distill(digits, "dm", ipc=1, iterations=0, init="bogus")

@@ -11,7 +11,7 @@ import platform
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,6 +19,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .augment.zca import ZCA
+from .baselines import WHOLE
+from .coresets import SelectionSource
 from .data.base import DatasetSplits
 from .distributed import World, current_world
 from .errors import ArtifactError, ConfigError
@@ -54,6 +56,10 @@ class RunConfig:
     zca: float | None = None  # ZCA-whiten the data (eps; the MTT paper uses 0.1) before distilling
     select: str = "last"  # 'last' iteration, or 'val': the periodic evaluation best on a validation split
     val_fraction: float = 0.1  # share of each training class held out for select='val'
+    # init='<coreset selection>' (e.g. herding): epochs of the whole-data feature ConvNet it selects with, and
+    # where that network is cached (None: <data root>/<dataset>/cache; a ZCA run caches it in its run folder)
+    feature_epochs: int = 20
+    cache_dir: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -62,7 +68,7 @@ class RunConfig:
 
 # RunConfig fields that only decide what is measured along the way, not the distilled images: a resumed run may
 # change them.
-MONITORING = frozenset({"eval_every", "eval_models", "final_eval_models", "checkpoint_every"})
+MONITORING = frozenset({"eval_every", "eval_models", "final_eval_models", "checkpoint_every", "cache_dir"})
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -91,8 +97,9 @@ class RunFolder:
         if resume and self.config.exists():
             stored = json.loads(self.config.read_text())
             now = json.loads(json.dumps(cfg.to_dict()))
-            diff = sorted(k for k in set(stored["run"]) | set(now)
-                          if k not in MONITORING and stored["run"].get(k) != now.get(k))
+            # a setting added since the folder was written reads as its default (the behaviour it had then)
+            before = {**json.loads(json.dumps(RunConfig().to_dict())), **stored["run"]}
+            diff = sorted(k for k in set(before) | set(now) if k not in MONITORING and before.get(k) != now.get(k))
             if diff:
                 raise ConfigError(f"cannot resume {self.path}: settings differ ({', '.join(diff)}); "
                                   "resume with the same settings or choose a new --out")
@@ -203,7 +210,8 @@ class Distiller:
         if self.zca and self.val is not None:
             self.val = self.val.map_images(self.zca.transform)
         ctx = DistillContext(self.data.train, data.info, cfg.ipc, cfg.model, dict(cfg.model_kw),
-                             torch.device(cfg.device), zca=self.zca, world=self.world)
+                             torch.device(cfg.device), zca=self.zca, world=self.world,
+                             selection_source=self._selection_source())
         self.method = create_method(cfg.method, ctx, **cfg.method_kw)
         if self.world.size > 1 and not self.method.split_classes:
             raise ConfigError(f"method '{cfg.method}' does not split across processes (its loss couples all "
@@ -218,6 +226,18 @@ class Distiller:
     def protocol_name(self) -> str:
         """The configured protocol, or the method's paper protocol for this dataset."""
         return self.cfg.protocol or self.method.default_protocol()
+
+    def _selection_source(self) -> SelectionSource:
+        """Where init='<coreset selection>' selects from: the distilled (possibly whitened) training split and
+        a whole-data ConvNet of cfg.feature_epochs, trained on first use. Its cache file is named by dataset,
+        size and recipe, not by whitening, so a ZCA run keeps its network in its own run folder."""
+        cfg = self.cfg
+        recipe = replace(WHOLE, epochs=cfg.feature_epochs)
+        if self.zca is not None:
+            folder = self.folder.path if self.folder else None
+            return SelectionSource(self.data, cfg.seed, cfg.model, folder, cache=folder is not None, recipe=recipe)
+        return SelectionSource(self.data, cfg.seed, cfg.model, Path(cfg.cache_dir) if cfg.cache_dir else None,
+                               recipe=recipe)
 
     def run(self, resume: bool = False, budget_s: float | None = None) -> SyntheticSet:
         """Iterate (from the checkpoint when resuming) and return the final distilled set.

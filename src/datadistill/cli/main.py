@@ -109,8 +109,8 @@ def distill(
     seed: int = typer.Option(0, help="one seed makes the run repeatable bit for bit"),
     dsa: Optional[bool] = typer.Option(None, "--dsa/--no-dsa", help="differentiable siamese augmentation"),
     opt: list[str] = typer.Option([], "--opt", help="method option key=value, repeatable (e.g. init=real)"),
-    init: Optional[str] = typer.Option(None, help="initialisation: noise|real (dc, dm, mtt); "
-                                       "fixed|random|pretrained (dd)"),
+    init: Optional[str] = typer.Option(None, help="initialisation: noise|real or a coreset selection such as "
+                                       "herding|kcenter (dc, dm, mtt); fixed|random|pretrained (dd)"),
     experts: Optional[Path] = typer.Option(None, help="expert buffer folder (mtt; see `datadistill experts`)"),
     pretrained: Optional[Path] = typer.Option(None, help="pre-trained networks (dd; see `datadistill pretrain`)"),
     zca: Optional[float] = typer.Option(None, help="ZCA-whiten the data with this eps (MTT paper: 0.1)"),
@@ -141,6 +141,7 @@ def distill(
     if init is not None:
         method_kw["init"] = init
     splits = api.resolve_data(dataset, data_root)
+    method_kw.setdefault("cache_dir", str(cache_dir(splits.info.name, data_root)))  # coreset inits' features
     with RunProgress(err, f"{method} {dataset} ipc {ipc}") if world.main else Silent() as progress:
         syn = api.distill(splits, method, ipc, out=out_dir, resume=resume, callback=progress,
                           budget_s=parse_budget(budget), model=model, iterations=iterations, seed=seed,

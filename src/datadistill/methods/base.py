@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..data.base import DatasetInfo, RealData
+from ..data.base import DatasetInfo, DatasetSplits, RealData
 from ..distributed import SINGLE, World
 from ..errors import ConfigError
 
@@ -23,6 +23,9 @@ class DistillContext:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     zca: Any = None  # the fitted augment.zca.ZCA when the run whitens its data (train is then whitened)
     world: World = SINGLE  # the processes of a torchrun job; methods with split_classes share the classes
+    # init='<coreset selection>' (herding, kcenter, ...) selects from this coresets.SelectionSource (its cached
+    # whole-data feature network); None: one over `train` with the default recipe and cache location
+    selection_source: Any = None
 
     def new_net(self, generator: torch.Generator, weight_init: str = "default") -> torch.nn.Module:
         """A fresh distilling network (ctx.model with ctx.model_kw) on ctx.device, drawn from `generator`."""
@@ -128,16 +131,26 @@ class ImageSetMethod(Method):
 
 
 def initial_images(ctx: DistillContext, init: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """K*ipc starting images ('noise': standard normal, 'real': random real images per class) and labels.
+    """K*ipc starting images and labels. init: 'noise' (standard normal), 'real' (random real images per class)
+    or the name of a coreset selection ('herding', 'kcenter', ...: the real images it selects, seeded from
+    `generator`, features from ctx.selection_source).
 
     Images are class-major (all of class 0, then class 1, ...), on ctx.device, not yet requiring grad.
     """
-    if init not in ("noise", "real"):
-        raise ConfigError(f"init must be 'noise' or 'real', got '{init}'")
+    from ..coresets import SELECTIONS, SelectionSource, select  # here: the coresets train networks (no cycle)
+
+    if init not in ("noise", "real") and init not in SELECTIONS:
+        raise ConfigError(f"init must be 'noise', 'real' or a coreset selection "
+                          f"({', '.join(SELECTIONS.names())}), got '{init}'")
     ctx.train.check_ipc(ctx.ipc)
     k, c, (h, w) = ctx.info.num_classes, ctx.info.channels, ctx.info.im_size
     if init == "real":
         x = ctx.train.sample_classes(ctx.ipc, generator).reshape(k * ctx.ipc, c, h, w)
+    elif init != "noise":
+        source = ctx.selection_source or SelectionSource(DatasetSplits(ctx.info, ctx.train, ctx.train))
+        seed = int(torch.randint(0, 2**31 - 1, (), generator=generator))
+        idx = select(init, source, ctx.ipc, seed).reshape(-1)  # class-major: row c holds class c's picks
+        x = ctx.train.images[idx].clone()
     else:
         x = torch.randn(k * ctx.ipc, c, h, w, generator=generator)
     labels = torch.arange(k).repeat_interleave(ctx.ipc)

@@ -43,7 +43,7 @@ class DCConfig:
     batch_train: int = 256
     outer_loop: int | None = None  # None: published value for the IPC
     inner_loop: int | None = None
-    init: str = "noise"  # 'noise' (the paper) or 'real'
+    init: str = "noise"  # 'noise' (the paper), 'real' or a coreset selection ('herding', ...)
     distance: str = "ours"
     dsa: bool = False
     dsa_strategy: str | None = None  # None: the dataset's published strategy

@@ -41,7 +41,7 @@ class DMConfig:
     lr_img: float = 1.0
     momentum_img: float = 0.5
     batch_real: int = 256
-    init: str = "real"  # 'real' (the paper) or 'noise'
+    init: str = "real"  # 'real' (the paper), 'noise' or a coreset selection ('herding', ...)
     dsa: bool = True
     dsa_strategy: str | None = None  # None: the dataset's published strategy
     precision: str = "bf16"  # autocast for the (gradient-free) real embeddings; 'fp32' to disable

@@ -59,7 +59,7 @@ class MTTConfig:
     momentum_img: float = 0.5
     momentum_lr: float = 0.5
     batch_syn: int | None = None  # student mini-batch; None: the whole synthetic set every step
-    init: str = "real"
+    init: str = "real"  # 'real' (the paper), 'noise' or a coreset selection ('herding', ...)
     dsa: bool = True
     dsa_strategy: str | None = None
     memory: str = "plain"  # 'plain' (graph of all steps) or 'constant' (recompute one step at a time)
