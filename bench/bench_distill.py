@@ -18,6 +18,7 @@ import json
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,7 +34,9 @@ from common import (  # noqa: E402
 
 from datadistill import api, random_real  # noqa: E402
 from datadistill.augment.zca import ZCA  # noqa: E402
+from datadistill.baselines import WHOLE  # noqa: E402
 from datadistill.cli.main import parse_budget, parse_options  # noqa: E402
+from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
 from datadistill.evaluate import EvalResult  # noqa: E402
 from datadistill.experts import ExpertConfig, train_experts  # noqa: E402
 from datadistill.published import published  # noqa: E402
@@ -155,27 +158,35 @@ def _write_run_markdown(args: argparse.Namespace, rec: dict, res: EvalResult, bu
 
 
 def random_baseline(args: argparse.Namespace, data) -> None:
-    """Random real images at the same IPC under the method's protocol (a fixed lr where MTT learns one)."""
+    """Random real images at the same IPC under the method's protocol (a fixed lr where MTT learns one), or
+    with --selection the coreset a method starts from under init=<selection> (e.g. herding)."""
     protocol = {"dsa": "dsa2021", "dm": "dm2023", "mtt": "dsa2021"}.get(args.method) or \
         ("dc2021-aug" if args.dataset == "mnist" else "dc2021")
     t0 = time.perf_counter()
-    base = random_real(data, args.ipc, args.seed)
+    if args.selection == "random":
+        base = random_real(data, args.ipc, args.seed)
+    else:
+        source = SelectionSource(data, args.seed, cache_dir=ROOT / "bench" / "out" / "cache",
+                                 recipe=replace(WHOLE, epochs=args.feature_epochs))
+        base = coreset_set(args.selection, source, args.ipc, args.seed)
     if args.zca is not None:  # the set lives in whitened space; api.evaluate then whitens the test split
         zca = ZCA.fit(data.train.images, args.zca)
         base.images, base.zca = zca.transform(base.images), zca.to_tensors()
     res = api.evaluate(base, data, runs=args.models, protocol=protocol, seed=args.seed)
     wall = time.perf_counter() - t0
-    rec = {"bench": "random_baseline", "method": "random", "dataset": args.dataset, "ipc": args.ipc,
+    rec = {"bench": "random_baseline", "method": args.selection, "dataset": args.dataset, "ipc": args.ipc,
            "protocol": protocol, "acc_mean": round(res.mean, 2), "acc_std": round(res.std, 2),
            "n_models": len(res.accs), "iterations": 0, "wall_s": round(wall, 1), "peak_rss_mb": peak_rss_mb(),
            "budgeted": False, "command": command_line()}
     append_jsonl(rec)
     m = machine()
-    append_markdown(f"Random real images, {args.dataset} IPC {args.ipc} ({protocol})",
+    what = "Random real images" if args.selection == "random" else \
+        f"{args.selection} images ({args.feature_epochs}-epoch feature ConvNet)"
+    append_markdown(f"{what}, {args.dataset} IPC {args.ipc} ({protocol})",
                     f"Command: `{rec['command']}`  \nMachine: {m['cores']} cores, torch {m['torch']}, "
                     f"{m['date']}; wall {wall:.0f} s.\n\n{res.mean:.2f} +- {res.std:.2f} % over {len(res.accs)} "
-                    f"models ({', '.join(f'{a:.2f}' for a in res.accs)}); published random real: "
-                    f"{published('random', args.dataset, args.ipc) or '-'}.")
+                    f"models ({', '.join(f'{a:.2f}' for a in res.accs)}); published {args.selection} real: "
+                    f"{published(args.selection, args.dataset, args.ipc) or '-'}.")
 
 
 def experts(args: argparse.Namespace, data) -> None:
@@ -268,6 +279,9 @@ def main(default_method: str = "dc") -> None:
     p.add_argument("--epochs", type=int, default=6, help="experts: epochs per expert")
     p.add_argument("--steps", type=int, nargs="+", default=[10, 20, 40, 80], help="mtt-memory: syn_steps")
     p.add_argument("--opt", action="append", default=[], help="method option key=value (repeatable)")
+    p.add_argument("--selection", default="random",
+                   help="random: the coreset evaluated by `random` (e.g. herding, as init=herding starts from)")
+    p.add_argument("--feature-epochs", type=int, default=20, help="random --selection: feature ConvNet epochs")
     p.add_argument("--tag", default="", help="suffix of the run folder (to keep variants apart)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
