@@ -124,6 +124,14 @@ def test_features_are_cached(source, digits):
     assert torch.equal(again.forgetting_counts(), source.forgetting_counts())
 
 
+def test_an_unwritable_cache_keeps_the_trained_network_and_warns(source, digits, tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")  # a folder cannot be made under a file (even as root, unlike a read-only mode)
+    unwritable = SelectionSource(digits, seed=0, cache_dir=blocker / "cache", recipe=RECIPE)
+    torch.testing.assert_close(unwritable.features(), source.features())  # same seeded network, not cached
+    assert "could not cache the feature network" in caplog.text and not (blocker / "cache").exists()
+
+
 def test_networks_of_different_recipes_are_cached_side_by_side(source, digits, monkeypatch):
     source.features()
     other = SelectionSource(digits, seed=0, cache_dir=source.cache_dir, recipe=replace(RECIPE, epochs=1))

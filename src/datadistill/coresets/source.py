@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from ..evaluate.train import train_network
 from ..models import create_model
 from ..models.flat import FlatLayout
 from ..seeding import make_generator
+
+log = logging.getLogger(__name__)
 
 
 def _whole_recipe() -> Protocol:
@@ -94,12 +97,16 @@ class SelectionSource:
                     return
         self._net, self._counts, self._learned = self._train(net, gen)
         if self.cache:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = file.with_suffix(".tmp")
-            save_file({"params": layout.flatten(self._net), "forgetting": self._counts,
-                       "learned": self._learned}, str(tmp),
-                      metadata={"datadistill": json.dumps({"recipe": recipe, "n_train": len(self.data.train)})})
-            tmp.replace(file)
+            try:
+                file.parent.mkdir(parents=True, exist_ok=True)
+                tmp = file.with_suffix(".tmp")
+                save_file({"params": layout.flatten(self._net), "forgetting": self._counts,
+                           "learned": self._learned}, str(tmp),
+                          metadata={"datadistill": json.dumps({"recipe": recipe, "n_train": len(self.data.train)})})
+                tmp.replace(file)
+            except OSError as err:  # a read-only data root: keep the trained network, only the cache is lost
+                log.warning("could not cache the feature network in %s (%s); pass a writable cache folder "
+                            "(cache_dir) to keep it for later runs", file.parent, err)
 
     def _train(self, net: torch.nn.Module, gen: torch.Generator) -> tuple[torch.nn.Module, Tensor, Tensor]:
         """Whole-data training; every batch's predictions (before its update) feed the forgetting counts and
