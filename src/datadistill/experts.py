@@ -22,7 +22,6 @@ from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import Tensor
 
 from .augment import dsa_strategy_for, make_augment
@@ -32,6 +31,7 @@ from .distributed import World, current_world
 from .errors import ArtifactError, ConfigError
 from .evaluate.protocols import Protocol
 from .evaluate.train import test_accuracy, train_network
+from .fileio import save_tensors, write_json
 from .models import create_model
 from .models.flat import FlatLayout
 from .seeding import make_generator
@@ -190,18 +190,14 @@ def train_experts(data: DatasetSplits, cfg: ExpertConfig, out: str | Path, num: 
             t0 = time.perf_counter()
             snaps, acc = _train_one(data, cfg, i, aug, callback)
             name = f"expert_{i:04d}.safetensors"
-            tmp = out / (name + ".tmp")
-            save_file(snaps, str(tmp), metadata={"datadistill": json.dumps({"expert": i, "test_acc": acc})})
-            tmp.replace(out / name)
+            save_tensors(out / name, snaps, {"expert": i, "test_acc": acc})
             entries[i] = {"file": name, "bytes": (out / name).stat().st_size, "test_acc": acc,
                           "train_s": round(time.perf_counter() - t0, 1)}
         done = world.gather(entries)
         for j in sorted(done):
             manifest["experts"].append(done[j])
         if world.main:
-            tmp = file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(manifest, indent=2))
-            tmp.replace(file)
+            write_json(file, manifest)
         for j in sorted(done):
             callback({"event": "expert", "expert": j, **done[j]})
     world.barrier()  # the manifest is complete before any process reads the buffer

@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from .augment.zca import ZCA
 from .baselines import WHOLE
 from .coresets import SelectionSource
 from .data.base import DatasetSplits
 from .distributed import World, current_world
-from .errors import ArtifactError, ConfigError
+from .errors import ConfigError
 from .evaluate import EvalResult, EvalSpec, evaluate_any, get_protocol
 from .evaluate.cache import set_evaluation_cache
+from .fileio import load_meta, save_tensors, write_json
 from .methods import DistillContext, Method, create_method
 from .runtime import native_bf16
 from .seeding import derive_seed, make_generator
@@ -71,12 +72,6 @@ class RunConfig:
 MONITORING = frozenset({"eval_every", "eval_models", "final_eval_models", "checkpoint_every", "cache_dir"})
 
 
-def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True))
-    tmp.replace(path)
-
-
 class RunFolder:
     """Files of one run: config.json, metrics.jsonl, checkpoint.safetensors, synthetic.safetensors,
     eval_models.jsonl."""
@@ -103,10 +98,10 @@ class RunFolder:
             if diff:
                 raise ConfigError(f"cannot resume {self.path}: settings differ ({', '.join(diff)}); "
                                   "resume with the same settings or choose a new --out")
-            _write_json(self.config, {**stored, "run": now})  # evaluation settings may change on resume
+            write_json(self.config, {**stored, "run": now})  # evaluation settings may change on resume
             return self._resume_point()
         self.path.mkdir(parents=True, exist_ok=True)
-        _write_json(self.config, {"run": cfg.to_dict(), "environment": environment()})
+        write_json(self.config, {"run": cfg.to_dict(), "environment": environment()})
         self.metrics.write_text("")
         return 0
 
@@ -142,11 +137,7 @@ class RunFolder:
 
     def save_checkpoint(self, state: dict[str, torch.Tensor], completed: int, distill_s: float = 0.0) -> None:
         """Write a method's state tensors, completed iterations and distillation seconds, atomically."""
-        tmp = self.checkpoint.with_suffix(".tmp")
-        tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-        meta = {"completed": completed, "distill_s": round(distill_s, 3)}
-        save_file(tensors, str(tmp), metadata={"datadistill": json.dumps(meta)})
-        tmp.replace(self.checkpoint)
+        save_tensors(self.checkpoint, state, {"completed": completed, "distill_s": round(distill_s, 3)})
 
     @property
     def best(self) -> Path:
@@ -154,10 +145,7 @@ class RunFolder:
 
     def save_best(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         """The best-on-validation images so far (select='val'), atomically."""
-        tmp = self.best.with_suffix(".tmp")
-        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp),
-                  metadata={"datadistill": json.dumps(meta)})
-        tmp.replace(self.best)
+        save_tensors(self.best, tensors, meta)
 
     def load_best(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         return load_file(str(self.best)), json.loads(load_meta(self.best))
@@ -165,17 +153,6 @@ class RunFolder:
     def load_checkpoint(self, method: Method) -> None:
         """Restore the method's state from the checkpoint."""
         method.load_state_tensors(load_file(str(self.checkpoint)))
-
-
-def load_meta(path: Path) -> str:
-    """The datadistill metadata string of a safetensors file."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        meta = (f.metadata() or {}).get("datadistill")
-    if meta is None:
-        raise ArtifactError(f"{path} has no datadistill metadata")
-    return meta
 
 
 def environment() -> dict[str, Any]:

@@ -11,10 +11,10 @@ from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 
 from .data.base import DatasetInfo, denormalize
 from .errors import ArtifactError
+from .fileio import save_tensors
 
 FORMAT = "datadistill.synthetic/1"
 
@@ -74,10 +74,7 @@ class SyntheticSet:
                    "lrs": self.lrs.detach().float().contiguous().cpu()}
         tensors.update({f"zca.{k}": v.float().contiguous().cpu() for k, v in self.zca.items()})
         tensors.update({f"extra.{k}": v.contiguous().cpu() for k, v in self.extra.items()})
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        save_file(tensors, str(tmp), metadata={"datadistill": json.dumps(self.metadata())})
-        tmp.replace(path)
-        return path
+        return save_tensors(path, tensors, self.metadata())
 
     @classmethod
     def load(cls, path: str | Path) -> "SyntheticSet":

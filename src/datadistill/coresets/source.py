@@ -17,13 +17,13 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import Tensor
 
 from ..data._common import cache_dir as dataset_cache_dir  # the field below is also cache_dir
 from ..data.base import DatasetSplits
 from ..evaluate.protocols import Protocol
 from ..evaluate.train import train_network
+from ..fileio import save_tensors
 from ..models import create_model
 from ..models.flat import FlatLayout
 from ..seeding import make_generator
@@ -99,11 +99,8 @@ class SelectionSource:
         if self.cache:
             try:
                 file.parent.mkdir(parents=True, exist_ok=True)
-                tmp = file.with_suffix(".tmp")
-                save_file({"params": layout.flatten(self._net), "forgetting": self._counts,
-                           "learned": self._learned}, str(tmp),
-                          metadata={"datadistill": json.dumps({"recipe": recipe, "n_train": len(self.data.train)})})
-                tmp.replace(file)
+                save_tensors(file, {"params": layout.flatten(self._net), "forgetting": self._counts,
+                                    "learned": self._learned}, {"recipe": recipe, "n_train": len(self.data.train)})
             except OSError as err:  # a read-only data root: keep the trained network, only the cache is lost
                 log.warning("could not cache the feature network in %s (%s); pass a writable cache folder "
                             "(cache_dir) to keep it for later runs", file.parent, err)
