@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import save
 
 from .errors import ArtifactError
@@ -20,7 +21,6 @@ META_KEY = "datadistill"
 
 
 def _replace_atomically(path: Path, data: bytes) -> Path:
-    path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
@@ -40,8 +40,6 @@ def write_json(path: str | Path, obj: Any) -> Path:
 
 def load_meta(path: str | Path) -> str:
     """The datadistill metadata string of a safetensors file."""
-    from safetensors import safe_open
-
     with safe_open(str(path), framework="pt") as f:
         meta = (f.metadata() or {}).get(META_KEY)
     if meta is None:
