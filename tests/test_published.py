@@ -1,0 +1,19 @@
+from datadistill.published import published
+
+
+def test_lookup_by_method_dataset_and_ipc():
+    assert published("random", "mnist", 1) == "64.9 +- 3.5"
+    assert published("kcenter", "fashion-mnist", 50) == "68.3 +- 0.8"
+    assert published("dsa", "mnist", 10) == "97.8"
+
+
+def test_nothing_published_is_none():
+    assert published("dm", "fashion-mnist", 10) is None
+    assert published("random", "mnist", 20) is None
+    assert published("no-such-method", "mnist", 1) is None
+
+
+def test_nearest_mean_is_compared_with_the_papers_herding_row():
+    for ipc in (1, 10, 50):
+        assert published("nearest_mean", "mnist", ipc) == published("herding", "mnist", ipc)
+    assert published("nearest_mean", "fashion-mnist", 50) == "71.9 +- 0.8"
