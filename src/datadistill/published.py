@@ -38,6 +38,7 @@ _IPCS = (1, 10, 50)
 
 
 def published(method: str, dataset: str, ipc: int) -> str | None:
-    """The published accuracy for (method, dataset, ipc), or None when the papers report none."""
+    """The published accuracy for (method, dataset, ipc), or None when the papers report none; nearest_mean
+    gets the paper's herding row (see _SAME_ROW)."""
     row = _TABLE.get(_SAME_ROW.get(method, method), {}).get(dataset)
     return row[_IPCS.index(ipc)] if row and ipc in _IPCS else None
