@@ -38,10 +38,15 @@ def write_json(path: str | Path, obj: Any) -> Path:
     return _replace_atomically(Path(path), json.dumps(obj, indent=2, sort_keys=True).encode())
 
 
+def handle_meta(f: Any) -> str | None:
+    """The datadistill metadata string of an open safetensors handle (`safe_open`), or None."""
+    return (f.metadata() or {}).get(META_KEY)
+
+
 def load_meta(path: str | Path) -> str:
     """The datadistill metadata string of a safetensors file."""
     with safe_open(str(path), framework="pt") as f:
-        meta = (f.metadata() or {}).get(META_KEY)
+        meta = handle_meta(f)
     if meta is None:
         raise ArtifactError(f"{path} has no datadistill metadata")
     return meta

@@ -14,7 +14,7 @@ from safetensors import safe_open
 
 from .data.base import DatasetInfo, denormalize
 from .errors import ArtifactError
-from .fileio import META_KEY, save_tensors
+from .fileio import handle_meta, save_tensors
 
 FORMAT = "datadistill.synthetic/1"
 
@@ -82,7 +82,7 @@ class SyntheticSet:
         path = resolve_artifact(path)
         try:
             with safe_open(str(path), framework="pt") as f:
-                meta = json.loads((f.metadata() or {}).get(META_KEY, "null"))
+                meta = json.loads(handle_meta(f) or "null")
                 tensors = {k: f.get_tensor(k) for k in f.keys()}
         except Exception as e:  # safetensors raises its own error types; all mean 'not readable'
             raise ArtifactError(f"{path} is not a readable datadistill artifact ({type(e).__name__}: "

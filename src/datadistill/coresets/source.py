@@ -23,7 +23,7 @@ from ..data._common import cache_dir as dataset_cache_dir  # the field below is 
 from ..data.base import DatasetSplits
 from ..evaluate.protocols import Protocol
 from ..evaluate.train import train_network
-from ..fileio import META_KEY, save_tensors
+from ..fileio import handle_meta, save_tensors
 from ..models import create_model
 from ..models.flat import FlatLayout
 from ..seeding import make_generator
@@ -87,7 +87,7 @@ class SelectionSource:
             if not cached.exists():
                 continue
             with safe_open(str(cached), framework="pt") as f:
-                meta = json.loads((f.metadata() or {}).get(META_KEY, "{}"))
+                meta = json.loads(handle_meta(f) or "{}")
                 has_learned = "learned" in f.keys()
                 if (meta.get("recipe") == recipe and meta.get("n_train") == len(self.data.train)
                         and (has_learned or not need_learned)):
