@@ -116,6 +116,25 @@ def test_forgetting_takes_the_most_forgotten_or_never_learned_images_first():
         pick(src, 2, torch.Generator(), never_learned="last")
 
 
+def test_global_forgetting_takes_the_most_forgotten_of_the_whole_set_whatever_their_class():
+    src = _Counted([0, 5, 1, 0, 2, 0, 3, 4], [True] * 8)
+    pick = SELECTIONS.get("forgetting")
+    assert pick(src, 2, torch.Generator().manual_seed(0), scope="global").tolist() == [1, 7, 6, 4]  # 5, 4, 3, 2
+    src = _Counted([0, 5, 1, 0, 2, 0, 3, 1], [True, True, True, False, True, True, True, True])
+    idx = pick(src, 1, torch.Generator().manual_seed(0), scope="global", never_learned="first")
+    assert idx.tolist() == [3, 1]  # never learned first, then the largest count: both from class 0
+    with pytest.raises(ConfigError, match="scope"):
+        pick(src, 2, torch.Generator(), scope="everywhere")
+
+
+def test_a_global_forgetting_set_keeps_the_labels_of_its_images(source, digits):
+    syn = coreset_set("forgetting", source, 3, seed=1, scope="global")
+    idx = torch.tensor(syn.config["indices"])
+    counts = source.forgetting_counts()
+    assert len(set(idx.tolist())) == 30 and torch.equal(syn.labels, digits.train.labels[idx])
+    assert counts[idx].min() >= counts.sort(descending=True).values[29]  # no image left out forgotten more often
+
+
 def test_features_are_cached(source, digits):
     source.features()
     assert source.cache_file.exists()

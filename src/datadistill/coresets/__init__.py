@@ -1,7 +1,8 @@
 """Coreset selections: functions returning, per class, the indices of IPC real training images.
 
 Each selection lives in its own module and registers `fn(source, ipc, generator) -> LongTensor (K, ipc)` of
-indices into `source.train` (row c holds distinct indices of class c). `source` is a SelectionSource: the
+indices into `source.train` (row c holds distinct indices of class c; an option may ask for a class-imbalanced
+selection instead, returned as one flat vector of K x ipc indices). `source` is a SelectionSource: the
 data plus the lazily trained, cached network that herding / k-center features and forgetting counts need.
 `select(name, data, ipc, seed)` runs one; `coreset_set(...)` turns the indices into a SyntheticSet.
 """

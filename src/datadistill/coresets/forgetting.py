@@ -8,6 +8,11 @@ Images never classified correctly during the run have no forgetting event. By de
 never_learned='first' follows Toneva et al.'s ordering, where they count as forgotten infinitely often and
 come first. On MNIST the two bracket the DC paper's row (measured figures in docs/results.md): the few images
 never learned are mostly outliers.
+
+scope='class' (default) takes the ipc most forgotten images of every class. scope='global' takes the K x ipc most
+forgotten images of the whole training set wherever their classes fall, as Toneva et al. rank examples; the set
+is then class-imbalanced (on Fashion-MNIST, trousers, sandals and bags are hardly ever forgotten, so they barely
+appear), and the indices come back as one flat vector instead of K rows.
 """
 from __future__ import annotations
 
@@ -26,14 +31,19 @@ def forgetting_events(correct: torch.Tensor) -> torch.Tensor:
 
 @SELECTIONS.register("forgetting")
 def forgetting_selection(source: SelectionSource, ipc: int, generator: torch.Generator,
-                         never_learned: str = "count") -> torch.Tensor:
-    """K x ipc most-forgotten images per class; never-learned images by their count ('count', usually 0) or
-    first ('first', Toneva et al.)."""
+                         never_learned: str = "count", scope: str = "class") -> torch.Tensor:
+    """K x ipc most-forgotten images per class (scope='global': the K * ipc most forgotten of the whole set, a
+    flat vector); never-learned images by their count ('count', usually 0) or first ('first', Toneva et al.)."""
     if never_learned not in ("count", "first"):
         raise ConfigError(f"forgetting: never_learned must be count or first, got '{never_learned}'")
+    if scope not in ("class", "global"):
+        raise ConfigError(f"forgetting: scope must be class or global, got '{scope}'")
     counts = source.forgetting_counts().double()
     if never_learned == "first":  # 'infinitely' forgotten: one above every count, so above count + jitter (< 1)
         counts = torch.where(source.ever_learned(), counts, counts.max() + 1)
+    if scope == "global":
+        jitter = torch.rand(len(counts), generator=generator, dtype=torch.float64) * 0.5  # random tie-break
+        return torch.argsort(counts + jitter, descending=True)[:len(source.data.train.class_indices) * ipc]
     rows = []
     for ix in source.data.train.class_indices:
         jitter = torch.rand(len(ix), generator=generator, dtype=torch.float64) * 0.5  # random tie-break
