@@ -41,11 +41,13 @@ def forgetting_selection(source: SelectionSource, ipc: int, generator: torch.Gen
     counts = source.forgetting_counts().double()
     if never_learned == "first":  # 'infinitely' forgotten: one above every count, so above count + jitter (< 1)
         counts = torch.where(source.ever_learned(), counts, counts.max() + 1)
+    classes = source.data.train.class_indices
     if scope == "global":
-        jitter = torch.rand(len(counts), generator=generator, dtype=torch.float64) * 0.5  # random tie-break
-        return torch.argsort(counts + jitter, descending=True)[:len(source.data.train.class_indices) * ipc]
-    rows = []
-    for ix in source.data.train.class_indices:
-        jitter = torch.rand(len(ix), generator=generator, dtype=torch.float64) * 0.5  # random tie-break
-        rows.append(ix[torch.argsort(counts[ix] + jitter, descending=True)[:ipc]])
-    return torch.stack(rows)
+        return _most_forgotten(counts, len(classes) * ipc, generator)
+    return torch.stack([ix[_most_forgotten(counts[ix], ipc, generator)] for ix in classes])
+
+
+def _most_forgotten(counts: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """Positions of the n largest counts, ties broken at random (jitter < 1 never reorders distinct counts)."""
+    jitter = torch.rand(len(counts), generator=generator, dtype=torch.float64) * 0.5
+    return torch.argsort(counts + jitter, descending=True)[:n]
