@@ -38,6 +38,8 @@ def main() -> None:
     p.add_argument("--sets", type=int, default=3, help="selection seeds (feature networks) per cell")
     p.add_argument("--models", type=int, default=2, help="fresh ConvNets per set")
     p.add_argument("--feature-epochs", type=int, default=20, help="epochs of the whole-data feature ConvNet")
+    p.add_argument("--feature-augment", default="none", choices=["none", "dc", "dsa"],
+                   help="augmentation of the feature network's training (dc: the DC paper's MNIST crop-scale-rotate)")
     p.add_argument("--opt", action="append", default=[],
                    help="selection option key=value, repeatable (e.g. never_learned=first for forgetting)")
     p.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
@@ -48,7 +50,7 @@ def main() -> None:
     data = api.resolve_data(args.dataset, args.data_root)
     protocol = "dc2021-aug" if args.dataset == "mnist" else "dc2021"
     cache = ROOT / "bench" / "out" / "cache"
-    recipe = replace(WHOLE, epochs=args.feature_epochs)
+    recipe = replace(WHOLE, epochs=args.feature_epochs, augment=args.feature_augment)
     rows = []
     sources: dict[int, SelectionSource] = {}  # one feature network (and its features) per seed
     for name in args.selections:
@@ -78,7 +80,9 @@ def main() -> None:
         f"Coreset baselines, {args.dataset} ({protocol})",
         f"Command: `{command_line()}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}. "
         f"{args.sets} selection seeds x {args.models} ConvNets per cell (the paper: 5 x 20); feature networks: "
-        f"whole-data ConvNet ({args.feature_epochs} epochs of the baselines.WHOLE recipe), wall time includes "
+        f"whole-data ConvNet ({args.feature_epochs} epochs of the baselines.WHOLE recipe"
+        + ("" if args.feature_augment == "none" else f", augmentation {args.feature_augment}")
+        + "), wall time includes "
         "training them when not cached; cached models (accuracies from an earlier, interrupted run of the same "
         "cell) cost no time here.\n\n"
         "| selection | IPC | ours (%) | published | models | wall |\n| --- | --- | --- | --- | --- | --- |\n"

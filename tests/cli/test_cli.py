@@ -72,6 +72,7 @@ def test_bad_input_gives_one_line_errors(tmp_path):
         ("distill", "--ipc", "100000", "--out", str(tmp_path / "d")),
         ("evaluate", str(tmp_path / "missing")),
         ("distill", "--budget", "soon", "--out", str(tmp_path / "e")),
+        ("baseline", "forgetting", "--feature-augment", "blur", "--out", str(tmp_path / "f.safetensors")),
     ]
     for args in cases:
         res = invoke(*args)
@@ -113,6 +114,20 @@ def test_dm_from_the_cli(tmp_path):
     res = invoke("distill", "--method", "dm", "--iterations", "3", "--final-eval", "1", "--protocol", "quick",
                  "--out", str(tmp_path / "dm"))
     assert res.exit_code == 0 and "dm ipc 1" in res.output
+
+
+def test_a_baseline_with_its_own_feature_recipe(tmp_path):
+    from datadistill import load
+
+    args = ("baseline", "forgetting", "--ipc", "2", "--data-root", str(tmp_path), "--feature-epochs", "2")
+    res = invoke(*args, "--out", str(tmp_path / "plain.safetensors"))
+    assert res.exit_code == 0, res.output
+    res = invoke(*args, "--feature-augment", "dc", "--out", str(tmp_path / "dc.safetensors"))
+    assert res.exit_code == 0, res.output
+    cached = sorted(p.name for p in (tmp_path / "digits" / "cache").glob("digits_convnet_s0_*.safetensors"))
+    assert len(cached) == 2  # two recipes (2 epochs, with and without augmentation), two cached networks
+    picks = [load(tmp_path / f"{n}.safetensors").config["indices"] for n in ("plain", "dc")]
+    assert picks[0] != picks[1]  # counts from augmented training rank other images first
 
 
 def test_coreset_baselines_and_crossarch_with_cache(tmp_path):

@@ -162,6 +162,26 @@ def test_networks_of_different_recipes_are_cached_side_by_side(source, digits, m
     torch.testing.assert_close(again.features(), source.features())
 
 
+def test_an_augmented_recipe_counts_forgetting_on_the_augmented_batches(digits, tmp_path, monkeypatch):
+    from datadistill.coresets import source as source_module
+
+    seen = []
+
+    def make(name, dataset):  # records every batch it augments; flips the images so the batches really differ
+        seen.append((name, dataset))
+        return lambda x, gen: (seen.append(len(x)), x.flip(-1))[1]
+
+    monkeypatch.setattr(source_module, "make_augment", make)
+    aug = SelectionSource(digits, seed=0, cache_dir=tmp_path, recipe=replace(RECIPE, augment="dc"))
+    plain = SelectionSource(digits, seed=0, cache_dir=tmp_path, recipe=RECIPE)
+    assert aug.cache_file != plain.cache_file  # the augmentation is part of the recipe's hash
+    counts = aug.forgetting_counts()
+    assert seen[0] == ("dc", digits.info.name)
+    assert sum(seen[1:]) == RECIPE.epochs * len(digits.train)  # every presentation was augmented
+    assert not torch.equal(counts, plain.forgetting_counts())  # and the counts judge the augmented images
+    assert len(seen) == 1 + RECIPE.epochs * -(-len(digits.train) // RECIPE.batch_size)  # none for the plain run
+
+
 def test_a_cache_named_without_the_recipe_hash_is_still_used(source, digits, tmp_path, monkeypatch):
     source.ever_learned()
     legacy = SelectionSource(digits, seed=0, cache_dir=tmp_path, recipe=RECIPE)

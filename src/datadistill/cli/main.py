@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import api
+from ..augment import AUGMENTATIONS
 from ..augment.zca import zca_transform
 from ..baselines import WHOLE, random_real, whole_dataset
 from ..coresets import SelectionSource, coreset_set
@@ -275,11 +276,15 @@ def _baseline_command(name: str) -> Callable[..., None]:
         runs: int = typer.Option(0, help="also evaluate with this many models"),
         protocol: str = typer.Option("dc2021"),
         opt: list[str] = typer.Option([], "--opt", help="selection option key=value (e.g. candidates=20)"),
+        feature_epochs: int = typer.Option(WHOLE.epochs, help="epochs of the whole-data feature ConvNet"),
+        feature_augment: str = typer.Option("none", help="its augmentation: none, dc (crop-scale-rotate), dsa"),
         threads: Optional[int] = typer.Option(None),
     ) -> None:
         setup_runtime(threads)
+        AUGMENTATIONS.get(feature_augment)  # an unknown name fails here, not after loading the data
         splits = api.resolve_data(dataset, data_root)
-        source = SelectionSource(splits, seed=seed, cache_dir=cache_dir(splits.info.name, data_root))
+        recipe = replace(WHOLE, epochs=feature_epochs, augment=feature_augment)
+        source = SelectionSource(splits, seed=seed, cache_dir=cache_dir(splits.info.name, data_root), recipe=recipe)
         syn = coreset_set(name, source, ipc, seed, **parse_options(opt))
         syn.config["protocol"] = protocol
         target = out_file or Path("runs") / f"{name}.safetensors"

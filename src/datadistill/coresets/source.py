@@ -19,6 +19,7 @@ import torch
 from safetensors import safe_open
 from torch import Tensor
 
+from ..augment import make_augment
 from ..data._common import cache_dir as dataset_cache_dir  # the field below is also cache_dir
 from ..data.base import DatasetSplits
 from ..evaluate.protocols import Protocol
@@ -107,7 +108,9 @@ class SelectionSource:
 
     def _train(self, net: torch.nn.Module, gen: torch.Generator) -> tuple[torch.nn.Module, Tensor, Tensor]:
         """Whole-data training; every batch's predictions (before its update) feed the forgetting counts and
-        the record of which images were ever classified correctly."""
+        the record of which images were ever classified correctly. A recipe with augmentation (say 'dc', the
+        DC paper's MNIST crop-scale-rotate) trains on augmented batches, and the counts judge the images as
+        presented (as Toneva et al. count on augmented CIFAR-10)."""
         n = len(self.data.train)
         last = torch.zeros(n, dtype=torch.bool)  # correct at the previous presentation
         seen = torch.zeros(n, dtype=torch.bool)
@@ -121,7 +124,9 @@ class SelectionSource:
             last[idx], seen[idx] = now, True
             learned[idx] |= now
 
-        train_network(net, self.data.train.images, self.data.train.labels, self.recipe, gen, on_batch=on_batch)
+        aug = None if self.recipe.augment == "none" else make_augment(self.recipe.augment, self.data.info.name)
+        train_network(net, self.data.train.images, self.data.train.labels, self.recipe, gen, augment=aug,
+                      on_batch=on_batch)
         return net.eval(), counts, learned
 
     def features(self, batch: int = 1000) -> Tensor:
