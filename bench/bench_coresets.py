@@ -2,6 +2,7 @@
 
   python bench/bench_coresets.py --dataset mnist --ipc 1 10 50 --sets 3 --models 2
   python bench/bench_coresets.py --dataset fashion-mnist --selections herding kcenter
+  python bench/bench_coresets.py --dataset mnist --selections forgetting --feature-augment dc   # README's MNIST row
 
 Each selection is evaluated under the dataset's DC protocol (dc2021-aug on MNIST, dc2021 otherwise), over
 `--sets` selection seeds x `--models` fresh ConvNets (the paper: 5 x 20). The feature network (whole-data
