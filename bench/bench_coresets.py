@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb, progress  # noqa: E402
 
 from datadistill import api  # noqa: E402
+from datadistill.augment import AUGMENTATIONS  # noqa: E402
 from datadistill.baselines import WHOLE  # noqa: E402
 from datadistill.cli.main import parse_options  # noqa: E402
 from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
@@ -39,7 +40,7 @@ def main() -> None:
     p.add_argument("--sets", type=int, default=3, help="selection seeds (feature networks) per cell")
     p.add_argument("--models", type=int, default=2, help="fresh ConvNets per set")
     p.add_argument("--feature-epochs", type=int, default=20, help="epochs of the whole-data feature ConvNet")
-    p.add_argument("--feature-augment", default="none", choices=["none", "dc", "dsa"],
+    p.add_argument("--feature-augment", default="none", choices=AUGMENTATIONS.names(),
                    help="augmentation of the feature network's training (dc: the DC paper's MNIST crop-scale-rotate)")
     p.add_argument("--opt", action="append", default=[],
                    help="selection option key=value, repeatable (e.g. never_learned=first for forgetting)")

@@ -163,7 +163,7 @@ def test_networks_of_different_recipes_are_cached_side_by_side(source, digits, m
 
 
 def test_an_augmented_recipe_counts_forgetting_on_the_augmented_batches(digits, tmp_path, monkeypatch):
-    from datadistill.coresets import source as source_module
+    from datadistill.evaluate import train as train_module
 
     seen = []
 
@@ -171,7 +171,7 @@ def test_an_augmented_recipe_counts_forgetting_on_the_augmented_batches(digits, 
         seen.append((name, dataset))
         return lambda x, gen: (seen.append(len(x)), x.flip(-1))[1]
 
-    monkeypatch.setattr(source_module, "make_augment", make)
+    monkeypatch.setattr(train_module, "make_augment", make)
     aug = SelectionSource(digits, seed=0, cache_dir=tmp_path, recipe=replace(RECIPE, augment="dc"))
     plain = SelectionSource(digits, seed=0, cache_dir=tmp_path, recipe=RECIPE)
     assert aug.cache_file != plain.cache_file  # the augmentation is part of the recipe's hash

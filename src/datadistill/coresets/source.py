@@ -19,11 +19,10 @@ import torch
 from safetensors import safe_open
 from torch import Tensor
 
-from ..augment import make_augment
 from ..data._common import cache_dir as dataset_cache_dir  # the field below is also cache_dir
 from ..data.base import DatasetSplits
 from ..evaluate.protocols import Protocol
-from ..evaluate.train import train_network
+from ..evaluate.train import protocol_augment, train_network
 from ..fileio import handle_meta, save_tensors
 from ..models import create_model
 from ..models.flat import FlatLayout
@@ -124,9 +123,8 @@ class SelectionSource:
             last[idx], seen[idx] = now, True
             learned[idx] |= now
 
-        aug = None if self.recipe.augment == "none" else make_augment(self.recipe.augment, self.data.info.name)
-        train_network(net, self.data.train.images, self.data.train.labels, self.recipe, gen, augment=aug,
-                      on_batch=on_batch)
+        train_network(net, self.data.train.images, self.data.train.labels, self.recipe, gen,
+                      augment=protocol_augment(self.recipe, self.data.info.name), on_batch=on_batch)
         return net.eval(), counts, learned
 
     def features(self, batch: int = 1000) -> Tensor:

@@ -99,6 +99,11 @@ def train_network(net: nn.Module, x: torch.Tensor, y: torch.Tensor, proto: Proto
     return net
 
 
+def protocol_augment(proto: Protocol, dataset: str) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None:
+    """The training augmentation a protocol (or whole-data recipe) asks for on `dataset`; None for 'none'."""
+    return None if proto.augment == "none" else make_augment(proto.augment, dataset)
+
+
 BATCHED_IMAGES = 1024  # images per vmapped step (models x batch): bounds memory like one large batch
 
 
@@ -130,7 +135,7 @@ def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: 
     known = dict(known or {})
     if known and also:
         raise ValueError("known accuracies cannot be combined with `also` splits (theirs are not known)")
-    aug = None if proto.augment == "none" else make_augment(proto.augment, info.name)
+    aug = protocol_augment(proto, info.name)
     # model i draws from its own generator, whichever process trains it
     mine = [i for i in spec.world.share(spec.runs) if i not in known]
     gens = [make_generator(spec.seed, "eval", spec.model, i) for i in mine]
