@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..augment import make_augment
+from ..augment import Augment, make_augment
 from ..data.base import DatasetInfo, RealData
 from ..distributed import SINGLE, World
 from ..models import create_model
@@ -99,7 +99,7 @@ def train_network(net: nn.Module, x: torch.Tensor, y: torch.Tensor, proto: Proto
     return net
 
 
-def protocol_augment(proto: Protocol, dataset: str) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None:
+def protocol_augment(proto: Protocol, dataset: str) -> Augment | None:
     """The training augmentation a protocol (or whole-data recipe) asks for on `dataset`; None for 'none'."""
     return None if proto.augment == "none" else make_augment(proto.augment, dataset)
 
