@@ -6,7 +6,8 @@
 
 Each selection is evaluated under the dataset's DC protocol (dc2021-aug on MNIST, dc2021 otherwise), over
 `--sets` selection seeds x `--models` fresh ConvNets (the paper: 5 x 20). The feature network (whole-data
-ConvNet, also the source of the forgetting counts) is trained once per seed and cached in bench/out/cache, and
+ConvNet by default, also the source of the forgetting counts; `--feature-recipe toneva-mnist` counts with
+Toneva et al.'s MNIST run instead) is trained once per seed and cached in bench/out/cache, and
 so is every evaluated ConvNet's accuracy (bench/out/cache/coresets.jsonl, keyed by the selected images and the
 protocol): a cell stopped part-way (an IPC 50 network takes ~30 min here) continues with the models it lacks.
 Results go to bench/results.jsonl and docs/results.md.
@@ -17,7 +18,6 @@ import argparse
 import statistics
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,7 +25,7 @@ from common import ROOT, append_jsonl, append_markdown, command_line, machine, p
 
 from datadistill import api  # noqa: E402
 from datadistill.augment import AUGMENTATIONS  # noqa: E402
-from datadistill.baselines import WHOLE  # noqa: E402
+from datadistill.baselines import FEATURE_RECIPES, feature_recipe, feature_source  # noqa: E402
 from datadistill.cli.main import parse_options  # noqa: E402
 from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
 from datadistill.published import published  # noqa: E402
@@ -39,9 +39,11 @@ def main() -> None:
     p.add_argument("--selections", nargs="+", default=["random", "herding", "kcenter", "forgetting"])
     p.add_argument("--sets", type=int, default=3, help="selection seeds (feature networks) per cell")
     p.add_argument("--models", type=int, default=2, help="fresh ConvNets per set")
-    p.add_argument("--feature-epochs", type=int, default=20, help="epochs of the whole-data feature ConvNet")
-    p.add_argument("--feature-augment", default="none", choices=AUGMENTATIONS.names(),
-                   help="augmentation of the feature network's training (dc: the DC paper's MNIST crop-scale-rotate)")
+    p.add_argument("--feature-recipe", default="whole", choices=FEATURE_RECIPES.names(),
+                   help="how the feature network is trained (toneva-mnist: Toneva et al.'s MNIST counting run)")
+    p.add_argument("--feature-epochs", type=int, default=None, help="its epochs (default: the recipe's)")
+    p.add_argument("--feature-augment", default=None, choices=AUGMENTATIONS.names(),
+                   help="its augmentation (dc: the DC paper's MNIST crop-scale-rotate; default: the recipe's)")
     p.add_argument("--opt", action="append", default=[],
                    help="selection option key=value, repeatable (e.g. never_learned=first for forgetting)")
     p.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
@@ -52,7 +54,7 @@ def main() -> None:
     data = api.resolve_data(args.dataset, args.data_root)
     protocol = "dc2021-aug" if args.dataset == "mnist" else "dc2021"
     cache = ROOT / "bench" / "out" / "cache"
-    recipe = replace(WHOLE, epochs=args.feature_epochs, augment=args.feature_augment)
+    recipe = feature_recipe(args.feature_recipe, args.feature_epochs, args.feature_augment)
     rows = []
     sources: dict[int, SelectionSource] = {}  # one feature network (and its features) per seed
     for name in args.selections:
@@ -60,7 +62,7 @@ def main() -> None:
             t0 = time.perf_counter()
             accs, cached = [], 0
             for seed in range(args.sets):
-                source = sources.setdefault(seed, SelectionSource(data, seed=seed, cache_dir=cache, recipe=recipe))
+                source = sources.setdefault(seed, feature_source(data, recipe, seed, cache))
                 syn = coreset_set(name, source, ipc, seed, **opts)
                 res = api.evaluate(syn, data, runs=args.models, protocol=protocol, seed=seed,
                                    cache_file=cache / "coresets.jsonl", on_model=progress(f"{name} ipc {ipc} set {seed}", t0))
@@ -82,8 +84,8 @@ def main() -> None:
         f"Coreset baselines, {args.dataset} ({protocol})",
         f"Command: `{command_line()}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}. "
         f"{args.sets} selection seeds x {args.models} ConvNets per cell (the paper: 5 x 20); feature networks: "
-        f"whole-data ConvNet ({args.feature_epochs} epochs of the baselines.WHOLE recipe"
-        + ("" if args.feature_augment == "none" else f", augmentation {args.feature_augment}")
+        f"whole-data {recipe.model} ({recipe.protocol.epochs} epochs of the {args.feature_recipe} recipe"
+        + ("" if recipe.protocol.augment == "none" else f", augmentation {recipe.protocol.augment}")
         + "), wall time includes "
         "training them when not cached; cached models (accuracies from an earlier, interrupted run of the same "
         "cell) cost no time here.\n\n"

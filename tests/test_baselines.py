@@ -52,3 +52,25 @@ def test_whole_dataset_caches_each_model_and_trains_only_the_missing_ones(digits
     assert fresh.accs == pytest.approx(more.accs, abs=1e-6)
     other = whole_dataset(digits, replace(spec, seed=1, runs=1), cache_dir=tmp_path)  # another key: trained
     assert len(trained) == 4 and other.config["cached_models"] == 0
+
+
+def test_a_feature_recipe_names_the_network_and_how_it_trains(digits, tmp_path):
+    from datadistill.baselines import feature_recipe, feature_source
+    from datadistill.errors import ConfigError
+    from datadistill.evaluate.protocols import lr_for_epoch
+
+    toneva = feature_recipe("toneva-mnist")  # Toneva et al.'s run_mnist.py: small CNN, 200 epochs at lr 0.01
+    p = toneva.protocol
+    assert toneva.model == "lenet" and (p.epochs, p.momentum, p.weight_decay, p.batch_size) == (200, 0.5, 0.0, 64)
+    assert lr_for_epoch(p, p.lr, p.epochs - 1) == lr_for_epoch(p, p.lr, 0) == 0.01  # constant lr
+    short = feature_recipe("whole", epochs=2, augment="dc")
+    assert (short.model, short.protocol.epochs, short.protocol.augment) == ("convnet", 2, "dc")
+    assert feature_recipe("whole").protocol.augment == "none"
+    for bad in ({"name": "nosuch"}, {"augment": "blur"}):
+        with pytest.raises(ConfigError):
+            feature_recipe(**{"name": "whole", **bad})
+    mlp = replace(feature_recipe("toneva", epochs=1), model="mlp")  # LeNet needs more than 8x8 pixels
+    source = feature_source(digits, mlp, seed=0, cache_dir=tmp_path)
+    assert source.forgetting_counts().shape == (len(digits.train),)
+    (cached,) = tmp_path.glob("*.safetensors")
+    assert cached.name.startswith("digits_mlp_s0_")  # the recipe's network, trained and cached

@@ -2,20 +2,61 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
+from .augment import AUGMENTATIONS
 from .data.base import DatasetSplits
 from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_tensors
 from .evaluate.cache import AccuracyCache
+from .registry import Registry
 from .runtime import effective_precision
 from .seeding import make_generator
 from .synthetic import SyntheticSet
 
+if TYPE_CHECKING:
+    from .coresets import SelectionSource
+
 # Whole-dataset recipe: the evaluation SGD settings, bf16 autocast, 20 epochs with the step decay at half
 # (results cached by whole_dataset). Not a paper protocol: the papers train to convergence on a GPU.
 WHOLE = Protocol("whole", epochs=20, precision="bf16")
+# Toneva et al.'s MNIST counting run (run_mnist.py of their code): their small CNN (here LeNet), SGD lr 0.01,
+# momentum 0.5, no weight decay, batch 64, 200 epochs at a constant lr, no augmentation.
+TONEVA_MNIST = Protocol("toneva-mnist", epochs=200, momentum=0.5, weight_decay=0.0, batch_size=64, decay_factor=1.0)
+
+
+@dataclass(frozen=True)
+class FeatureRecipe:
+    """How the whole-data network behind herding / k-center features and forgetting counts is trained."""
+
+    model: str
+    protocol: Protocol
+
+
+FEATURE_RECIPES: Registry[FeatureRecipe] = Registry("feature recipe")
+FEATURE_RECIPES.register("whole")(FeatureRecipe("convnet", WHOLE))
+FEATURE_RECIPES.register("toneva-mnist", "toneva")(FeatureRecipe("lenet", TONEVA_MNIST))
+
+
+def feature_recipe(name: str = "whole", epochs: int | None = None, augment: str | None = None) -> FeatureRecipe:
+    """The named recipe with its epochs and augmentation replaced where given (unknown names: ConfigError)."""
+    recipe = FEATURE_RECIPES.get(name)
+    if augment is not None:
+        AUGMENTATIONS.get(augment)
+    changes = {k: v for k, v in (("epochs", epochs), ("augment", augment)) if v is not None}
+    return replace(recipe, protocol=replace(recipe.protocol, **changes))
+
+
+def feature_source(data: DatasetSplits, recipe: FeatureRecipe, seed: int = 0,
+                   cache_dir: Path | str | None = None) -> SelectionSource:
+    """The selection source whose network (trained once, cached in cache_dir) follows `recipe`."""
+    from .coresets import SelectionSource
+
+    return SelectionSource(data, seed=seed, model=recipe.model, cache_dir=Path(cache_dir) if cache_dir else None,
+                           recipe=recipe.protocol)
 
 
 def random_real(data: DatasetSplits, ipc: int, seed: int = 0) -> SyntheticSet:

@@ -73,6 +73,7 @@ def test_bad_input_gives_one_line_errors(tmp_path):
         ("evaluate", str(tmp_path / "missing")),
         ("distill", "--budget", "soon", "--out", str(tmp_path / "e")),
         ("baseline", "forgetting", "--feature-augment", "blur", "--out", str(tmp_path / "f.safetensors")),
+        ("baseline", "kcenter", "--feature-recipe", "nosuch", "--out", str(tmp_path / "g.safetensors")),
     ]
     for args in cases:
         res = invoke(*args)

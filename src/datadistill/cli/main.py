@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import api
-from ..augment import AUGMENTATIONS
 from ..augment.zca import zca_transform
-from ..baselines import WHOLE, random_real, whole_dataset
-from ..coresets import SelectionSource, coreset_set
+from ..baselines import WHOLE, feature_source, random_real, whole_dataset
+from ..baselines import feature_recipe as feature_recipe_of
+from ..coresets import coreset_set
 from ..data import cache_dir, list_datasets
 from ..distributed import World, close_world, init_world
 from ..errors import DatadistillError
@@ -276,15 +276,17 @@ def _baseline_command(name: str) -> Callable[..., None]:
         runs: int = typer.Option(0, help="also evaluate with this many models"),
         protocol: str = typer.Option("dc2021"),
         opt: list[str] = typer.Option([], "--opt", help="selection option key=value (e.g. candidates=20)"),
-        feature_epochs: int = typer.Option(WHOLE.epochs, help="epochs of the whole-data feature ConvNet"),
-        feature_augment: str = typer.Option("none", help="its augmentation: none, dc (crop-scale-rotate), dsa"),
+        feature_recipe: str = typer.Option("whole", help="how the feature network is trained: whole (ConvNet, "
+                                           "baselines.WHOLE) or toneva-mnist (Toneva et al.'s MNIST counting run)"),
+        feature_epochs: Optional[int] = typer.Option(None, help="its epochs (default: the recipe's)"),
+        feature_augment: Optional[str] = typer.Option(None, help="its augmentation: none, dc (crop-scale-rotate), "
+                                                      "dsa (default: the recipe's)"),
         threads: Optional[int] = typer.Option(None),
     ) -> None:
         setup_runtime(threads)
-        AUGMENTATIONS.get(feature_augment)  # an unknown name fails here, not after loading the data
+        recipe = feature_recipe_of(feature_recipe, feature_epochs, feature_augment)  # bad names fail before loading
         splits = api.resolve_data(dataset, data_root)
-        recipe = replace(WHOLE, epochs=feature_epochs, augment=feature_augment)
-        source = SelectionSource(splits, seed=seed, cache_dir=cache_dir(splits.info.name, data_root), recipe=recipe)
+        source = feature_source(splits, recipe, seed, cache_dir(splits.info.name, data_root))
         syn = coreset_set(name, source, ipc, seed, **parse_options(opt))
         syn.config["protocol"] = protocol
         target = out_file or Path("runs") / f"{name}.safetensors"
