@@ -94,9 +94,14 @@ def test_online_forgetting_counts_equal_the_recorded_history(source, digits):
 class _Counted:
     """A selection source with given forgetting counts and learned flags (two classes of four images)."""
 
-    def __init__(self, counts, learned):
+    def __init__(self, counts, learned, later_runs=()):
         self._counts, self._learned = torch.tensor(counts), torch.tensor(learned)
         self.data = SimpleNamespace(train=SimpleNamespace(class_indices=[torch.arange(4), torch.arange(4, 8)]))
+        self.recipe = SimpleNamespace(epochs=10)
+        self._later = list(later_runs)
+
+    def runs(self, n):
+        return [self, *self._later][:n]
 
     def forgetting_counts(self):
         return self._counts
@@ -114,6 +119,30 @@ def test_forgetting_takes_the_most_forgotten_or_never_learned_images_first():
     assert idx.tolist() == [[3, 1], [5, 6]]  # never learned (3, 5), then the largest count (1, 6)
     with pytest.raises(ConfigError, match="never_learned"):
         pick(src, 2, torch.Generator(), never_learned="last")
+
+
+def test_forgetting_sums_the_counts_of_several_runs():
+    second = _Counted([4, 0, 1, 0, 0, 0, 0, 3], [True] * 8)
+    src = _Counted([0, 5, 1, 0, 2, 0, 3, 1], [True, True, True, False, True, True, True, True], [second])
+    pick = SELECTIONS.get("forgetting")
+    assert pick(src, 2, torch.Generator().manual_seed(0), runs=2).tolist() == [[1, 0], [7, 6]]  # 5, 4 and 4, 3
+    assert pick(src, 2, torch.Generator().manual_seed(0)).tolist() == [[1, 2], [6, 4]]  # the first run alone
+    # never learned in a run: that run adds its epochs (10), Toneva et al.'s rule; image 3 sums to 10 + 0
+    idx = pick(src, 2, torch.Generator().manual_seed(0), runs=2, never_learned="first")
+    assert idx.tolist() == [[3, 1], [7, 6]]
+    for bad in (0, 1.5):
+        with pytest.raises(ConfigError, match="runs"):
+            pick(src, 2, torch.Generator(), runs=bad)
+
+
+def test_runs_of_a_real_source_are_networks_of_the_next_seeds(source, digits):
+    first, second = source.runs(2)
+    assert first is source and second.seed == 1 and second.recipe == source.recipe
+    idx = select("forgetting", source, 3, seed=1, runs=2)
+    assert second.cache_file.exists() and second.cache_file != source.cache_file
+    total = source.forgetting_counts() + second.forgetting_counts()
+    for c, ix in enumerate(digits.train.class_indices):
+        assert total[idx[c]].min() >= total[ix].sort(descending=True).values[2]  # the 3 most forgotten in sum
 
 
 def test_global_forgetting_takes_the_most_forgotten_of_the_whole_set_whatever_their_class():

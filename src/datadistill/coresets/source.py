@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -126,6 +126,10 @@ class SelectionSource:
         train_network(net, self.data.train.images, self.data.train.labels, self.recipe, gen,
                       augment=protocol_augment(self.recipe, self.data.info.name), on_batch=on_batch)
         return net.eval(), counts, learned
+
+    def runs(self, n: int) -> list[SelectionSource]:
+        """This source and the n - 1 of the next seeds (same data, model, recipe and cache): repeated runs."""
+        return [self] + [replace(self, seed=self.seed + r) for r in range(1, n)]
 
     def features(self, batch: int = 1000) -> Tensor:
         """embed(x) of every training image under the trained network (N x d, float32; computed once)."""
