@@ -16,7 +16,7 @@ from rich.table import Table
 
 from .. import api
 from ..augment.zca import zca_transform
-from ..baselines import WHOLE, feature_source, random_real, whole_dataset
+from ..baselines import FEATURE_RECIPES, WHOLE, feature_source, random_real, whole_dataset
 from ..baselines import feature_recipe as feature_recipe_of
 from ..coresets import coreset_set
 from ..data import cache_dir, list_datasets
@@ -276,8 +276,8 @@ def _baseline_command(name: str) -> Callable[..., None]:
         runs: int = typer.Option(0, help="also evaluate with this many models"),
         protocol: str = typer.Option("dc2021"),
         opt: list[str] = typer.Option([], "--opt", help="selection option key=value (e.g. candidates=20)"),
-        feature_recipe: str = typer.Option("whole", help="how the feature network is trained: whole (ConvNet, "
-                                           "baselines.WHOLE) or toneva-mnist (Toneva et al.'s MNIST counting run)"),
+        feature_recipe: str = typer.Option("whole", help="how the feature network is trained: "
+                                           + ", ".join(FEATURE_RECIPES.names())),
         feature_epochs: Optional[int] = typer.Option(None, help="its epochs (default: the recipe's)"),
         feature_augment: Optional[str] = typer.Option(None, help="its augmentation: none, dc (crop-scale-rotate), "
                                                       "dsa (default: the recipe's)"),
