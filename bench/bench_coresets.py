@@ -4,7 +4,8 @@
   python bench/bench_coresets.py --dataset fashion-mnist --selections herding kcenter
   python bench/bench_coresets.py --dataset mnist --selections forgetting --feature-augment dc   # README's MNIST row
 
-Each selection is evaluated under the dataset's DC protocol (dc2021-aug on MNIST, dc2021 otherwise), over
+Each selection is evaluated under the dataset's DC protocol (dc2021-aug on MNIST, dc2021 otherwise; `--protocol`
+picks another, e.g. dc2021-aug-reference), over
 `--sets` selection seeds x `--models` fresh ConvNets (the paper: 5 x 20). The feature network (whole-data
 ConvNet by default, also the source of the forgetting counts; `--feature-recipe toneva-mnist` counts with
 Toneva et al.'s MNIST run instead) is trained once per seed and cached in bench/out/cache, and
@@ -28,6 +29,7 @@ from datadistill.augment import AUGMENTATIONS  # noqa: E402
 from datadistill.baselines import FEATURE_RECIPES, feature_recipe, feature_source  # noqa: E402
 from datadistill.cli.main import parse_options  # noqa: E402
 from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
+from datadistill.evaluate.protocols import PROTOCOLS  # noqa: E402
 from datadistill.published import published  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 
@@ -46,13 +48,16 @@ def main() -> None:
                    help="its augmentation (dc: the DC paper's MNIST crop-scale-rotate; default: the recipe's)")
     p.add_argument("--opt", action="append", default=[],
                    help="selection option key=value, repeatable (e.g. never_learned=first for forgetting)")
+    p.add_argument("--protocol", default=None, choices=PROTOCOLS.names(),
+                   help="evaluation protocol (default: the dataset's DC protocol; dc2021-aug-reference: dc2021-aug "
+                   "with the reference's exact augmentation pixels)")
     p.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     args = p.parse_args()
     opts = parse_options(args.opt)
     label = "".join(f" ({k}={v})" for k, v in opts.items())
     setup_runtime(None)
     data = api.resolve_data(args.dataset, args.data_root)
-    protocol = "dc2021-aug" if args.dataset == "mnist" else "dc2021"
+    protocol = args.protocol or ("dc2021-aug" if args.dataset == "mnist" else "dc2021")
     cache = ROOT / "bench" / "out" / "cache"
     recipe = feature_recipe(args.feature_recipe, args.feature_epochs, args.feature_augment)
     rows = []

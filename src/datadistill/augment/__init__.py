@@ -15,6 +15,7 @@ from torch import Tensor
 from ..errors import ConfigError
 from ..registry import Registry
 from .dc_aug import DCAugConfig, dc_augment
+from .dc_reference import dc_augment_reference
 from .dsa import DSA, DSAConfig, DSAParams, dsa_strategy_for
 from .dsa import apply as dsa_apply
 from .dsa import sample as dsa_sample
@@ -42,22 +43,30 @@ def _make_dsa(dataset: str | None = None, **kw: Any) -> Augment:
 
 
 class _DCAugment:
-    """`dc_augment` bound to a config (a class so the callable has a readable repr)."""
+    """A DC augmentation function bound to a config (a class so the callable has a readable repr)."""
 
-    def __init__(self, cfg: DCAugConfig) -> None:
-        self.cfg = cfg
+    def __init__(self, cfg: DCAugConfig, fn: Callable[[Tensor, DCAugConfig, torch.Generator], Tensor],
+                 label: str) -> None:
+        self.cfg, self.fn, self.label = cfg, fn, label
 
     def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
-        return dc_augment(x, self.cfg, generator)
+        return self.fn(x, self.cfg, generator)
 
     def __repr__(self) -> str:
-        return f"DCAugment({self.cfg!r})"
+        return f"{self.label}({self.cfg!r})"
 
 
 @AUGMENTATIONS.register("dc")
 def _make_dc(dataset: str | None = None, **kw: Any) -> Augment:
-    """The DC evaluation augmentation; the dataset does not change its defaults (crop_scale_rotate)."""
-    return _DCAugment(_build(DCAugConfig, kw))
+    """The DC evaluation augmentation, one batched bilinear warp; the dataset does not change its defaults."""
+    return _DCAugment(_build(DCAugConfig, kw), dc_augment, "DCAugment")
+
+
+@AUGMENTATIONS.register("dc-reference")
+def _make_dc_reference(dataset: str | None = None, **kw: Any) -> Augment:
+    """The DC evaluation augmentation with the reference's pixel rules (nearest scaling, integer shifts and
+    degrees, scipy cubic rotation); see dc_reference.py."""
+    return _DCAugment(_build(DCAugConfig, kw), dc_augment_reference, "DCAugmentReference")
 
 
 def _identity(x: Tensor, generator: torch.Generator) -> Tensor:
@@ -73,7 +82,7 @@ def _make_none(dataset: str | None = None, **kw: Any) -> Augment:
 
 
 def make_augment(name: str, dataset: str | None = None, **kw: Any) -> Augment:
-    """Build the registered augmentation `name` ('dsa', 'dc', 'none') as `aug(x, generator)`."""
+    """Build the registered augmentation `name` ('dsa', 'dc', 'dc-reference', 'none') as `aug(x, generator)`."""
     return AUGMENTATIONS.get(name)(dataset=dataset, **kw)
 
 
@@ -85,6 +94,7 @@ __all__ = [
     "DSAConfig",
     "DSAParams",
     "dc_augment",
+    "dc_augment_reference",
     "dsa_apply",
     "dsa_sample",
     "dsa_strategy_for",

@@ -20,7 +20,7 @@ class Protocol:
     batch_size: int = 256
     decay_at: float = 0.5  # lr x decay_factor after this fraction of the epochs
     decay_factor: float = 0.1
-    augment: str = "none"  # 'none' | 'dsa' | 'dc' (crop-scale-rotate)
+    augment: str = "none"  # 'none' | 'dsa' | 'dc' (crop-scale-rotate) | 'dc-reference' (its exact pixel rules)
     use_learned_lr: bool = False
     precision: str = "fp32"  # training precision of the evaluated network
     test_batch: int = 1000
@@ -40,6 +40,7 @@ def _add(p: Protocol, *aliases: str) -> None:
 
 _add(Protocol("dc2021", epochs=300))  # DC paper: no augmentation
 _add(Protocol("dc2021-aug", epochs=1000, augment="dc"))  # DC paper on MNIST: crop, scale, rotate
+_add(Protocol("dc2021-aug-reference", epochs=1000, augment="dc-reference"))  # the same, reference's pixel rules
 _add(Protocol("dsa2021", epochs=1000, augment="dsa"), "dm2023")  # DSA and DM papers
 _add(Protocol("mtt2022", epochs=1000, augment="dsa", use_learned_lr=True))  # MTT: the learned lr, DSA
 _add(Protocol("dd2018", epochs=0, replay=True))  # DD: the distilled steps x epochs with the learned lrs
