@@ -29,7 +29,7 @@ from datadistill.augment import AUGMENTATIONS  # noqa: E402
 from datadistill.baselines import FEATURE_RECIPES, feature_recipe, feature_source  # noqa: E402
 from datadistill.cli.main import parse_options  # noqa: E402
 from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
-from datadistill.evaluate.protocols import PROTOCOLS  # noqa: E402
+from datadistill.evaluate.protocols import PROTOCOLS, get_protocol  # noqa: E402
 from datadistill.published import published  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 
@@ -51,6 +51,8 @@ def main() -> None:
     p.add_argument("--protocol", default=None, choices=PROTOCOLS.names(),
                    help="evaluation protocol (default: the dataset's DC protocol; dc2021-aug-reference: dc2021-aug "
                    "with the reference's exact augmentation pixels)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="train the evaluated ConvNets this many epochs instead of the protocol's (labelled NAME/Nep)")
     p.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     args = p.parse_args()
     opts = parse_options(args.opt)
@@ -58,6 +60,9 @@ def main() -> None:
     setup_runtime(None)
     data = api.resolve_data(args.dataset, args.data_root)
     protocol = args.protocol or ("dc2021-aug" if args.dataset == "mnist" else "dc2021")
+    proto = get_protocol(protocol) if args.epochs is None else get_protocol(protocol, epochs=args.epochs)
+    if args.epochs is not None:
+        protocol = f"{protocol}/{args.epochs}ep"
     cache = ROOT / "bench" / "out" / "cache"
     recipe = feature_recipe(args.feature_recipe, args.feature_epochs, args.feature_augment)
     rows = []
@@ -69,7 +74,7 @@ def main() -> None:
             for seed in range(args.sets):
                 source = sources.setdefault(seed, feature_source(data, recipe, seed, cache))
                 syn = coreset_set(name, source, ipc, seed, **opts)
-                res = api.evaluate(syn, data, runs=args.models, protocol=protocol, seed=seed,
+                res = api.evaluate(syn, data, runs=args.models, protocol=proto, seed=seed,
                                    cache_file=cache / "coresets.jsonl", on_model=progress(f"{name} ipc {ipc} set {seed}", t0))
                 accs += res.accs
                 cached += res.config["cached_models"]

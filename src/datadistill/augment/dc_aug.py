@@ -4,10 +4,12 @@ Per image ONE op is drawn uniformly from the strategy, with per-image parameters
 images on the CPU (scipy rotation, nearest-neighbour rescaling); here every geometric op is one per-image
 pixel matrix (identity for images given another op) and the batch takes ONE kornia `warp_affine` call
 (bilinear), filling uncovered pixels with the per-channel batch mean (the reference's fill for crop and
-rotate; in normalised space that is the "background" value, zero would be a bright border). Deliberate
-differences from the reference: crop shifts are symmetric in [-crop, crop] (the reference draws
-[-crop, crop - 1]), rotation angles are continuous rather than integer degrees, and scale fills with the
-mean too (the reference pads with zeros).
+rotate; on normalised data the batch mean is near zero, the dataset's mean intensity, so on MNIST the border
+is a faint grey, not the black background, in the reference too). Deliberate differences from the reference:
+crop shifts are symmetric in [-crop, crop] (the reference draws [-crop, crop - 1]), rotation angles are
+continuous rather than integer degrees, scale fills with the mean too (the reference pads with zeros), and
+every op samples bilinearly (the reference scales nearest-neighbour and rotates with scipy's cubic spline).
+'dc-reference' (dc_reference.py) follows the reference's pixel rules exactly.
 """
 from __future__ import annotations
 
