@@ -21,6 +21,8 @@ on a fixed set (evaluation), which is what the reference used it for.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -54,20 +56,21 @@ def _crop(x: Tensor, cfg: DCAugConfig, gen: torch.Generator, mean: Tensor) -> Te
     return _window(canvas, offsets[0], offsets[1], (h, w))
 
 
-def _nearest_table(size: int, lengths: range, device: torch.device) -> Tensor:
-    """Row m: the source index of each destination index when `size` pixels are resized to m (torch's
-    legacy nearest rule, taken from F.interpolate itself), padded with -1."""
-    table = torch.full((max(lengths) + 1, max(lengths)), -1, dtype=torch.long)
+@lru_cache(maxsize=32)
+def _nearest_table(size: int, shortest: int, longest: int) -> Tensor:
+    """Row m (shortest <= m <= longest): the source index of each destination index when `size` pixels are
+    resized to m (torch's legacy nearest rule, taken from F.interpolate itself), padded with -1. Built once
+    per (size, range) and kept: every batch of a training run asks for the same table."""
+    table = torch.full((longest + 1, longest), -1, dtype=torch.long)
     ramp = torch.arange(size, dtype=torch.float64).view(1, 1, size)
-    for m in lengths:
+    for m in range(shortest, longest + 1):
         table[m, :m] = F.interpolate(ramp, size=m, mode="nearest").view(m).long()
-    return table.to(device)
+    return table
 
 
 def _resize_index(size: int, lengths: Tensor, cfg: DCAugConfig, out: int, centre_shift: Tensor) -> Tensor:
     """Per image, the source index of each of `out` output positions along one axis (-1: zero fill)."""
-    possible = range(int((1 - cfg.scale) * size), int((1 + cfg.scale) * size) + 1)
-    table = _nearest_table(size, possible, lengths.device)
+    table = _nearest_table(size, int((1 - cfg.scale) * size), int((1 + cfg.scale) * size)).to(lengths.device)
     pos = torch.arange(out, device=lengths.device).view(1, -1) + centre_shift.view(-1, 1)  # in the scaled image
     inside = (pos >= 0) & (pos < lengths.view(-1, 1))
     src = table[lengths.view(-1, 1), pos.clamp(0, table.shape[1] - 1)]
