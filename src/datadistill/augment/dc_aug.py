@@ -93,10 +93,15 @@ def _matrices(cfg: DCAugConfig, choice: Tensor, hw: tuple[int, int], gen: torch.
     return matrix
 
 
-def dc_augment(x: Tensor, cfg: DCAugConfig, generator: torch.Generator) -> Tensor:
-    """Augment a (B, C, H, W) batch: one op per image, per-image parameters, one batched warp."""
+def require_batch(x: Tensor) -> None:
+    """One-line error unless `x` is a (B, C, H, W) batch (both DC augmentations take only batches)."""
     if x.dim() != 4:
         raise ConfigError(f"DC augmentation expects a (B, C, H, W) batch, got shape {tuple(x.shape)}")
+
+
+def dc_augment(x: Tensor, cfg: DCAugConfig, generator: torch.Generator) -> Tensor:
+    """Augment a (B, C, H, W) batch: one op per image, per-image parameters, one batched warp."""
+    require_batch(x)
     ops = cfg.ops
     if not ops or x.shape[0] == 0:
         return x

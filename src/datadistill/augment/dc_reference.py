@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import ConfigError
-from .dc_aug import DCAugConfig
+from .dc_aug import DCAugConfig, require_batch
 
 
 def _uniform(n: int, low: float, high: float, gen: torch.Generator) -> Tensor:
@@ -121,8 +121,7 @@ _OPS = {"crop": _crop, "scale": _scale, "rotate": _rotate, "noise": _noise}
 
 def dc_augment_reference(x: Tensor, cfg: DCAugConfig, generator: torch.Generator) -> Tensor:
     """Augment a (B, C, H, W) batch the way the reference does: one op per image, exact pixel rules."""
-    if x.dim() != 4:
-        raise ConfigError(f"DC augmentation expects a (B, C, H, W) batch, got shape {tuple(x.shape)}")
+    require_batch(x)
     if cfg.rotate != int(cfg.rotate):
         raise ConfigError(f"the reference DC augmentation draws whole degrees; got rotate={cfg.rotate}, "
                           "give an integer")

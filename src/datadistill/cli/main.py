@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import api
+from ..augment import AUGMENTATIONS
 from ..augment.zca import zca_transform
 from ..baselines import FEATURE_RECIPES, WHOLE, feature_source, random_real, whole_dataset
 from ..baselines import feature_recipe as feature_recipe_of
@@ -279,8 +280,8 @@ def _baseline_command(name: str) -> Callable[..., None]:
         feature_recipe: str = typer.Option("whole", help="how the feature network is trained: "
                                            + ", ".join(FEATURE_RECIPES.names())),
         feature_epochs: Optional[int] = typer.Option(None, help="its epochs (default: the recipe's)"),
-        feature_augment: Optional[str] = typer.Option(None, help="its augmentation: none, dc (crop-scale-rotate), "
-                                                      "dsa (default: the recipe's)"),
+        feature_augment: Optional[str] = typer.Option(None, help="its augmentation: "
+                                                      + ", ".join(AUGMENTATIONS.names()) + " (default: the recipe's)"),
         threads: Optional[int] = typer.Option(None),
     ) -> None:
         setup_runtime(threads)
