@@ -6,9 +6,9 @@ random with the seeded generator).
 Images never classified correctly during the run have no forgetting event. By default they count as such
 (never_learned='count': "pick the most forgotten", the DC paper's "samples which are easy to forget");
 never_learned='first' follows Toneva et al.'s ordering: a run in which an image is never learned adds the run's
-number of epochs (more events than any image can have in it), so those images come first. On MNIST the two
-bracket the DC paper's row (measured figures in docs/results.md): the few images never learned are mostly
-outliers.
+number of epochs (more events than any image can have in it), so those images come first. The images never
+learned are mostly mislabelled or ambiguous; on MNIST (augmented counts) the count order reproduces the DC paper's
+IPC 1 and 10, Toneva et al.'s order its IPC 50, and neither all three (measured figures in docs/results.md).
 
 runs=N sums the counts of N training runs (the source's seed and the N - 1 seeds after it, each network trained
 once and cached), as Toneva et al. rank MNIST by the counts of five runs.
