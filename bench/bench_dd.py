@@ -40,11 +40,12 @@ from datadistill.coresets import coreset_set  # noqa: E402
 from datadistill.evaluate import EvalResult, EvalSpec, evaluate_any, get_protocol  # noqa: E402
 from datadistill.evaluate.train import test_accuracy, train_network  # noqa: E402
 from datadistill.experts import ExpertConfig, train_experts  # noqa: E402
+from datadistill.methods import method_label  # noqa: E402
 from datadistill.models import create_model  # noqa: E402
 from datadistill.models.flat import FlatLayout  # noqa: E402
+from datadistill.published import published  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 
-PUBLISHED = {"fixed": "96.6 (10 steps x 3 epochs)", "random": "79.5 +- 8.1"}
 LR_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 EPOCH_GRID = (1, 3, 5)
 # paper Table 2 (fixed pre-trained DD and its baselines); the paper has no UCI-digits rows
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace, data) -> None:
         f"| --- | --- | --- | --- | --- | --- | --- |\n"
         f"| datadistill | {res.mean:.2f} +- {res.std:.2f} | {len(res.accs)} | {rec['iterations']} | "
         f"{rec['s_per_iter']:.2f} | {(rec['wall_s'] or 0) / 60:.1f} min | {rec['peak_rss_mb']:.0f} MB |\n"
-        f"| published (paper) | {PUBLISHED[args.init]} | | 23,600 (400 passes) | | | |\n\n"
+        f"| published (paper) | {published(method_label('dd', {}, syn.schedule), 'mnist', 10) or '-'} | | 23,600 (400 passes) | | | |\n\n"
         f"Accuracy vs iteration ({split}): {', '.join(f'{i}: {a}' for i, a in curve) or '-'}.{chosen}  \n"
         f"Learned lrs (epoch-major): {', '.join(f'{x:.3f}' for x in rec['lrs'])}.")
 

@@ -1,7 +1,9 @@
-"""Published ConvNet test accuracies (%), from shared/REFERENCE.md: shown next to ours in reports and benches.
+"""Published test accuracies (%), from shared/REFERENCE.md: shown next to ours in reports and benches.
 
-Keys are (method, dataset, ipc); values 'mean +- std' strings as published, with the std only where a text in
-shared/papers states it (the DC paper's Table 1, the MTT slides' table); otherwise the mean alone.
+ConvNet figures, except DD's (LeNet / AlexCifarNet, as its paper evaluates). Keys are (method, dataset, ipc), the
+method as methods.method_label names a run; values 'mean +- std' strings as published, with the std only where
+a text in shared/papers states it (the DC paper's Table 1, the MTT slides' table, the DD paper's Table 1);
+otherwise the mean alone.
 """
 from __future__ import annotations
 
@@ -28,6 +30,12 @@ _TABLE = {
     "dm": {"mnist": ("89.7", "97.5", "98.6"),
            "cifar10": ("26.0 +- 0.8", "48.9 +- 0.6", "63.0")},
     "mtt": {"cifar10": ("46.3 +- 0.8", "65.3 +- 0.7", "71.6")},
+    # DD trains LeNet (MNIST) and AlexCifarNet (CIFAR-10), each step on one image per class; rows by
+    # methods.method_label (the DD paper's Table 1 and its Figure 2 caption for one step)
+    "dd (fixed init, 1 step x 3 epochs)": {"mnist": ("93.8", None, None)},
+    "dd (fixed init, 10 steps x 3 epochs)": {"mnist": (None, "96.6", None), "cifar10": (None, "54.0", None)},
+    "dd (random init, 10 steps x 3 epochs)": {"mnist": (None, "79.5 +- 8.1", None),
+                                              "cifar10": (None, "36.8 +- 1.2", None)},
 }
 # Selections compared with another method's published row: the DC paper describes its herding baseline as
 # selecting the "closest samples to the cluster center", which is what nearest_mean does (docs/results.md: it

@@ -11,14 +11,18 @@ import base64
 import html
 import io
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import ArtifactError
 from .evaluate.train import EvalResult
+from .methods import method_label
 from .published import published
 from .synthetic import SyntheticSet, resolve_artifact
+
+log = logging.getLogger(__name__)
 
 Block = tuple  # ('h1'|'h2'|'p'|'pre', text) | ('table', header, rows) | ('img', name, png, caption)
 
@@ -45,6 +49,11 @@ class RunEntry:
             env = json.loads((folder / "config.json").read_text()).get("environment", {})
         return cls(path.name if path.is_dir() else path.stem, syn, curve, env)
 
+    @property
+    def method(self) -> str:
+        """The set's method as the tables name it, with what sets the run apart (DD: init, steps x epochs)."""
+        return method_label(self.syn.method, self.syn.config.get("method_config"), self.syn.schedule)
+
     def headline(self) -> EvalResult | None:
         """The set's main result: its last ConvNet evaluation (else its last evaluation)."""
         evs = [EvalResult.from_dict(e) for e in self.syn.evaluations]
@@ -53,7 +62,9 @@ class RunEntry:
 
 
 def _fmt(res: EvalResult | None) -> str:
-    return f"{res.mean:.2f} +- {res.std:.2f} (n={len(res.accs)})" if res else "-"
+    if res is None:
+        return "-"
+    return f"{res.mean:.2f}" + (f" +- {res.std:.2f}" if len(res.accs) > 1 else "") + f" (n={len(res.accs)})"
 
 
 def _pyplot() -> Any:
@@ -95,6 +106,9 @@ def _curve_png(entry: RunEntry) -> bytes | None:
             its = [r["iteration"] + 1 for r in pts]
             ax.errorbar(its, [r["eval"]["mean"] for r in pts], yerr=[r["eval"]["std"] for r in pts],
                         marker="o", capsize=3, label=f"{split} accuracy")
+    pub = published(entry.method, entry.syn.info.name, entry.syn.ipc)
+    if pub:
+        ax.axhline(float(pub.split()[0]), color="0.4", linestyle="--", label=f"published {pub}")
     ax.set_xlabel("iteration")
     ax.set_ylabel("accuracy (%)")
     ax.grid(alpha=0.3)
@@ -106,8 +120,8 @@ def _summary(entries: list[RunEntry]) -> Block:
     rows = []
     for e in entries:
         s, res = e.syn, e.headline()
-        pub = published(s.method, s.info.name, s.ipc) or "-"
-        rows.append([e.label, s.method, s.info.name, str(s.ipc), _fmt(res), res.protocol if res else "-", pub,
+        pub = published(e.method, s.info.name, s.ipc) or "-"
+        rows.append([e.label, e.method, s.info.name, str(s.ipc), _fmt(res), res.protocol if res else "-", pub,
                      str(s.config.get("completed_iterations", "-")), str(s.config.get("distill_s", "-")),
                      str(s.seed), s.version])
     return ("table", ["set", "method", "dataset", "IPC", "accuracy %", "protocol", "published",
@@ -120,17 +134,30 @@ def _method_tables(entries: list[RunEntry]) -> list[Block]:
         mine = [e for e in entries if e.syn.info.name == dataset]
         ipcs = sorted({e.syn.ipc for e in mine})
         rows = []
-        for method in sorted({e.syn.method for e in mine}):
+        for method in sorted({e.method for e in mine}):
             cells = []
             for ipc in ipcs:
-                res = [e.headline() for e in mine if e.syn.method == method and e.syn.ipc == ipc]
-                res = [r for r in res if r]
-                ours = f"{res[-1].mean:.2f} +- {res[-1].std:.2f}" if res else "-"
-                cells.append(f"{ours} ({published(method, dataset, ipc) or '-'})")
+                res = [e.headline() for e in mine if e.method == method and e.syn.ipc == ipc]
+                cells.append(f"{_pooled([r for r in res if r])} ({published(method, dataset, ipc) or '-'})")
             rows.append([method, *cells])
         blocks += [("h2", f"{dataset}: methods x IPC (ours, published in brackets)"),
+                   ("p", "Where several sets share a method and IPC, their cell pools the networks of all of them, "
+                         "as the papers pool the networks of several distillation runs; the summary above lists "
+                         "each set."),
                    ("table", ["method", *[f"IPC {i}" for i in ipcs]], rows)]
     return blocks
+
+
+def _pooled(results: list[EvalResult]) -> str:
+    """Mean +- std over the networks of every result that shares the last one's protocol and model ('-' for
+    none; no std for one network), and how many sets they came from when more than one."""
+    if not results:
+        return "-"
+    last = results[-1]
+    same = [r for r in results if (r.protocol, r.model) == (last.protocol, last.model)]
+    pooled = EvalResult(last.protocol, last.model, [a for r in same for a in r.accs], last.seed)
+    text = f"{pooled.mean:.2f}" + (f" +- {pooled.std:.2f}" if len(pooled.accs) > 1 else "")
+    return text + (f" over {len(same)} sets" if len(same) > 1 else "")
 
 
 def _crossarch(entries: list[RunEntry]) -> list[Block]:
@@ -263,9 +290,23 @@ def report_blocks(paths: list[str | Path], title: str = "datadistill report") ->
     if not paths:
         raise ArtifactError("no runs given; pass run folders, .safetensors artifacts or continual/NAS results folders")
     apps = [(Path(p), app_kind(p)) for p in paths if app_kind(p)]
-    entries = [RunEntry.open(p) for p in paths if not app_kind(p)]
+    entries, skipped = [], []
+    for p in paths:  # a glob over a runs folder also matches caches and expert buffers: leave those out
+        if not app_kind(p):
+            try:
+                entries.append(RunEntry.open(p))
+            except ArtifactError as err:
+                skipped.append((Path(p), err))
+    if skipped and not entries and not apps:
+        raise skipped[0][1] if len(skipped) == 1 else ArtifactError(
+            f"none of the {len(skipped)} paths holds a distilled set or continual/NAS results ({skipped[0][1]})")
     blocks: list[Block] = [("h1", title), ("p", "Accuracies are mean +- std over the stated number of fresh "
                                               "networks, tested on the real test split.")]
+    if skipped:
+        for path, err in skipped:
+            log.warning("report: left out %s: %s", path, err)
+        blocks.append(("p", "Left out, holding no distilled set or application results: "
+                            + ", ".join(path.name for path, _ in skipped) + "."))
     if entries:
         blocks += [("h2", "Summary"), _summary(entries)] + _method_tables(entries) + _crossarch(entries)
     for folder, kind in apps:

@@ -20,6 +20,16 @@ def list_methods() -> list[str]:
     return METHODS.names()
 
 
+def method_label(name: str, method_config: dict[str, Any] | None = None,
+                 schedule: dict[str, Any] | None = None) -> str:
+    """A saved set's method as tables name it: 'dd (fixed init, 10 steps x 3 epochs)', 'dc'. Names that are no
+    registered method (coreset selections, baselines) stay as they are."""
+    if name not in METHODS:
+        return name
+    variant = METHODS.get(name).variant(method_config or {}, schedule or {})
+    return f"{name} ({variant})" if variant else name
+
+
 from . import dc, dd, dm, mtt  # noqa: E402,F401  (registers dc, dsa, dd, dm, mtt)
 
-__all__ = ["METHODS", "DistillContext", "Method", "create_method", "list_methods"]
+__all__ = ["METHODS", "DistillContext", "Method", "create_method", "list_methods", "method_label"]

@@ -89,6 +89,13 @@ class Method:
         """The evaluation protocol the method's paper used for this dataset."""
         return "dc2021"
 
+    @classmethod
+    def variant(cls, method_config: dict[str, Any], schedule: dict[str, Any]) -> str:
+        """What sets a saved run apart from other runs of this method in the papers' tables ('' when nothing
+        does): reports show it beside the method's name and look the published figure up under both. Given
+        the artifact's method config and schedule, as saved."""
+        return ""
+
 
 class ImageSetMethod(Method):
     """A method whose state is the synthetic images `syn` (class-major) optimised by SGD `opt`."""

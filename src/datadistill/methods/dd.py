@@ -186,6 +186,20 @@ class DD(Method):
                 "pretrained_dir": cfg.pretrained_dir, "heldout": cfg.heldout, "objective": cfg.objective,
                 "poison_source": cfg.poison_source, "poison_target": cfg.poison_target}
 
+    @classmethod
+    def variant(cls, method_config: dict[str, Any], schedule: dict[str, Any]) -> str:
+        """The paper's rows differ by initialisation and by GD steps x epochs (its Table 1: fixed or random
+        init, 10 steps x 3 epochs); poisoned sets are another experiment altogether."""
+        get = {**method_config, **schedule}.get
+        parts = [f"{str(get('init', 'random')).replace('_', ' ')} init"]
+        if get("objective", "standard") == "poison":
+            parts.append(f"poison {get('poison_source')}->{get('poison_target')}")
+        if get("steps") is not None:
+            steps = int(get("steps"))
+            epochs = int(get("epochs", 1))
+            parts.append(f"{steps} step{'s' * (steps != 1)} x {epochs} epoch{'s' * (epochs != 1)}")
+        return ", ".join(parts)
+
     def extra_tensors(self) -> dict[str, Tensor]:
         return {"init_params": self.fixed.cpu()} if self.fixed is not None else {}
 

@@ -1,0 +1,64 @@
+"""The report's tables: each DD setting on its own row beside its published figure, sets pooled per cell as
+the papers pool runs, and folders without a set left out rather than failing a glob."""
+from dataclasses import replace
+
+import pytest
+
+from datadistill import random_real
+from datadistill.errors import ArtifactError
+from datadistill.methods import method_label
+from datadistill.published import published
+from datadistill.report import report_blocks
+
+
+def _tables(blocks):
+    return {tuple(b[1]): b[2] for b in blocks if b[0] == "table"}
+
+
+def _dd_set(digits, init, accs, steps=10, epochs=3):
+    syn = random_real(digits, 10, seed=0)
+    syn.info = replace(syn.info, name="mnist")  # the DD paper's dataset, so published figures apply
+    syn.method = "dd"
+    syn.schedule = {"kind": "dd", "steps": steps, "epochs": epochs, "init": init, "objective": "standard"}
+    syn.evaluations = [{"protocol": "dd2018", "model": "lenet", "accs": accs, "seed": 0}]
+    return syn
+
+
+def test_dd_label_names_init_and_schedule():
+    assert method_label("dd", {}, {"init": "fixed", "steps": 10, "epochs": 3}) == "dd (fixed init, 10 steps x 3 epochs)"
+    assert method_label("dd", {}, {"init": "random_pretrained", "steps": 1, "epochs": 1, "objective": "poison",
+                                   "poison_source": 3, "poison_target": 8}) == \
+        "dd (random pretrained init, poison 3->8, 1 step x 1 epoch)"
+    assert method_label("dc", {"init": "real"}, {}) == "dc"  # DC's rows do not depend on its init
+    assert method_label("herding") == "herding"  # not a method: a coreset selection keeps its name
+    assert published("dd (random init, 10 steps x 3 epochs)", "mnist", 10) == "79.5 +- 8.1"
+    assert published("dd (fixed init, 1 step x 3 epochs)", "mnist", 1) == "93.8"
+    assert published("dd (fixed init, 1 step x 3 epochs)", "mnist", 10) is None
+    assert published("dd (random init, 5 steps x 3 epochs)", "mnist", 10) is None
+
+
+def test_method_table_splits_dd_settings_and_pools_sets(tmp_path, digits):
+    paths = []
+    for i, (init, accs) in enumerate([("fixed", [96.0]), ("random", [70.0, 80.0]), ("random", [90.0, 100.0])]):
+        paths.append(_dd_set(digits, init, accs).save(tmp_path / f"s{i}.safetensors"))
+    tables = _tables(report_blocks(paths))
+    rows = {r[0]: r[1] for r in tables[("method", "IPC 10")]}
+    assert rows["dd (fixed init, 10 steps x 3 epochs)"] == "96.00 (96.6)"  # one network: no std
+    # both random-init sets pooled: mean 85 over the four networks, std of [70, 80, 90, 100]
+    assert rows["dd (random init, 10 steps x 3 epochs)"] == "85.00 +- 11.18 over 2 sets (79.5 +- 8.1)"
+    summary = tables[("set", "method", "dataset", "IPC", "accuracy %", "protocol", "published", "iterations",
+                      "distill s", "seed", "version")]
+    assert [r[4] for r in summary] == ["96.00 (n=1)", "75.00 +- 5.00 (n=2)", "95.00 +- 5.00 (n=2)"]
+
+
+def test_folders_without_a_set_are_left_out_not_fatal(tmp_path, digits):
+    good = random_real(digits, 1, seed=0).save(tmp_path / "run" / "synthetic.safetensors").parent
+    (tmp_path / "cache").mkdir()
+    blocks = report_blocks([good, tmp_path / "cache"])
+    assert ("p", "Left out, holding no distilled set or application results: cache.") in blocks
+    assert [r[0] for r in _tables(blocks)[next(k for k in _tables(blocks) if k[0] == "set")]] == ["run"]
+    with pytest.raises(ArtifactError, match="no distilled set"):
+        report_blocks([tmp_path / "cache"])
+    (tmp_path / "other").mkdir()
+    with pytest.raises(ArtifactError, match="none of the 2 paths"):
+        report_blocks([tmp_path / "cache", tmp_path / "other"])
