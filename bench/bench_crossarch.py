@@ -20,12 +20,11 @@ from common import ROOT, append_jsonl, append_markdown, command_line, machine, p
 
 from datadistill import api  # noqa: E402
 from datadistill.evaluate.crossarch import cross_architecture  # noqa: E402
+from datadistill.published import published_crossarch  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 from datadistill.synthetic import resolve_artifact  # noqa: E402
 
 MODELS = "mlp,convnet,lenet,alexnet,vgg11,resnet18"
-# REFERENCE.md: DC, MNIST, IPC 1, images made with ConvNet, trained on each architecture
-PUBLISHED = {"mlp": 69.6, "convnet": 91.7, "lenet": 85.3, "alexnet": 85.1, "vgg11": 83.4, "resnet18": 90.0}
 
 
 def main() -> None:
@@ -55,9 +54,10 @@ def main() -> None:
                                 on_new=lambda label, s: s.save(path))
     made_with = syn.config.get("model", "convnet")
     rows = []
+    pub_row = published_crossarch(syn.method, syn.info.name, syn.ipc, made_with)
     for m in names:
         r = result.cells[("set", m)]
-        pub = PUBLISHED.get(m) if (syn.method, syn.info.name, syn.ipc) == ("dc", "mnist", 1) else None
+        pub = pub_row.get(m)
         gap = f"{r.mean - pub:+.1f}" if pub is not None else "-"
         wall = f"{walls[m] / 60:.1f} min" if m in walls else "cached"
         rows.append(f"| {m} | {r.mean:.2f} +- {r.std:.2f} | {pub if pub is not None else '-'} | {gap} | {wall} |")

@@ -62,3 +62,16 @@ def test_folders_without_a_set_are_left_out_not_fatal(tmp_path, digits):
     (tmp_path / "other").mkdir()
     with pytest.raises(ArtifactError, match="none of the 2 paths"):
         report_blocks([tmp_path / "cache", tmp_path / "other"])
+
+
+def test_crossarch_matrix_carries_the_papers_row(tmp_path, digits):
+    syn = random_real(digits, 1, seed=0)
+    syn.info = replace(syn.info, name="mnist")
+    syn.method = "dc"
+    syn.config = {"model": "convnet"}
+    syn.evaluations = [{"protocol": "dc2021-aug", "model": m, "accs": [a], "seed": 0}
+                       for m, a in (("convnet", 92.0), ("mlp", 70.0))]
+    tables = _tables(report_blocks([syn.save(tmp_path / "dc.safetensors")]))
+    rows = tables[("set", "convnet", "mlp")]
+    assert rows[0] == ["dc (made with convnet)", "92.00", "70.00"]
+    assert rows[1] == ["published: dc on mnist, IPC 1, made with convnet (DC paper, Figure 3)", "91.7", "69.6"]

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from .errors import ArtifactError
 from .evaluate.train import EvalResult
 from .methods import method_label
-from .published import published
+from .published import published, published_crossarch
 from .synthetic import SyntheticSet, resolve_artifact
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,13 @@ class RunEntry:
         return (conv or evs or [None])[-1]
 
 
+def _acc(res: EvalResult) -> str:
+    """Mean +- std, or the mean alone for one network."""
+    return f"{res.mean:.2f}" + (f" +- {res.std:.2f}" if len(res.accs) > 1 else "")
+
+
 def _fmt(res: EvalResult | None) -> str:
-    if res is None:
-        return "-"
-    return f"{res.mean:.2f}" + (f" +- {res.std:.2f}" if len(res.accs) > 1 else "") + f" (n={len(res.accs)})"
+    return f"{_acc(res)} (n={len(res.accs)})" if res else "-"
 
 
 def _pyplot() -> Any:
@@ -156,8 +159,7 @@ def _pooled(results: list[EvalResult]) -> str:
     last = results[-1]
     same = [r for r in results if (r.protocol, r.model) == (last.protocol, last.model)]
     pooled = EvalResult(last.protocol, last.model, [a for r in same for a in r.accs], last.seed)
-    text = f"{pooled.mean:.2f}" + (f" +- {pooled.std:.2f}" if len(pooled.accs) > 1 else "")
-    return text + (f" over {len(same)} sets" if len(same) > 1 else "")
+    return _acc(pooled) + (f" over {len(same)} sets" if len(same) > 1 else "")
 
 
 def _crossarch(entries: list[RunEntry]) -> list[Block]:
@@ -169,8 +171,16 @@ def _crossarch(entries: list[RunEntry]) -> list[Block]:
         cells = []
         for m in models:
             evs = [EvalResult.from_dict(ev) for ev in e.syn.evaluations if ev["model"] == m]
-            cells.append(f"{evs[-1].mean:.2f} +- {evs[-1].std:.2f}" if evs else "-")
-        rows.append([e.label, *cells])
+            cells.append(_acc(evs[-1]) if evs else "-")
+        rows.append([f"{e.label} (made with {e.syn.config.get('model', 'convnet')})", *cells])
+    shown = set()
+    for e in entries:  # the papers' row for the same kind of set, once
+        key = (e.method, e.syn.info.name, e.syn.ipc, e.syn.config.get("model", "convnet"))
+        pub = published_crossarch(*key)
+        if pub and key not in shown:
+            shown.add(key)
+            rows.append([f"published: {key[0]} on {key[1]}, IPC {key[2]}, made with {key[3]} (DC paper, Figure 3)",
+                         *[f"{pub[m]:.1f}" if m in pub else "-" for m in models]])
     return [("h2", "Cross-architecture (rows: set made with, columns: trained on)"),
             ("table", ["set", *models], rows)]
 
