@@ -8,7 +8,7 @@ from datadistill import random_real
 from datadistill.errors import ArtifactError
 from datadistill.methods import method_label
 from datadistill.published import published
-from datadistill.report import report_blocks
+from datadistill.report import report_blocks, to_html
 
 
 def _tables(blocks):
@@ -75,3 +75,13 @@ def test_crossarch_matrix_carries_the_papers_row(tmp_path, digits):
     rows = tables[("set", "convnet", "mlp")]
     assert rows[0] == ["dc (made with convnet)", "92.00", "70.00"]
     assert rows[1] == ["published: dc on mnist, IPC 1, made with convnet (DC paper, Figure 3)", "91.7", "69.6"]
+
+
+def test_html_page_keeps_pictures_together_and_provenance_one_click_away(tmp_path, digits):
+    syn = random_real(digits, 1, seed=3)
+    syn.config = {"completed_iterations": 7, "distill_s": 90.0, "budget_hit": True}
+    page = to_html(report_blocks([syn.save(tmp_path / "r.safetensors")]))
+    assert "<div class='figs'><figure><img" in page and page.count("data:image/png;base64,") == 1
+    assert "<details><summary>provenance</summary><pre>" in page
+    assert ("Made by command not recorded, seed 3, datadistill " in page
+            and "7 iterations, 1.5 min of distillation (stopped by its time budget)." in page)

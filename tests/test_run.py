@@ -92,6 +92,12 @@ def test_run_folder_contents_and_refusals(tmp_path, digits):
     again = distill(digits, "dc", ipc=1, iterations=2, out=out, resume=True, eval_every=1, eval_models=1,
                     protocol="quick")
     assert again.config["completed_iterations"] == 2
+    for bad, what in ((dict(iterations=-1), "iterations -1 is below 0"),
+                      (dict(eval_every=2, eval_models=0), "eval models 0 is below 1"),
+                      (dict(final_eval_models=-2), "final eval models -2 is below 0")):
+        with pytest.raises(ConfigError, match=what):
+            distill(digits, "dc", ipc=1, out=tmp_path / "bad", **bad)
+    assert not (tmp_path / "bad").exists()  # refused before anything is written
 
 
 def test_budget_stops_saves_a_loadable_set_and_carries_over_resumes(tmp_path, digits):

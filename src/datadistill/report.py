@@ -12,6 +12,7 @@ import html
 import io
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -187,7 +188,7 @@ def _crossarch(entries: list[RunEntry]) -> list[Block]:
 
 def _per_run(e: RunEntry) -> list[Block]:
     s = e.syn
-    blocks: list[Block] = [("h2", f"{e.label}: {s.method} on {s.info.name}, IPC {s.ipc}"),
+    blocks: list[Block] = [("h2", f"{e.label}: {e.method} on {s.info.name}, IPC {s.ipc}"),
                            ("img", f"{e.label}_grid.png", _grid_png(s), "synthetic images, one row per class")]
     curve = _curve_png(e)
     if curve:
@@ -197,7 +198,14 @@ def _per_run(e: RunEntry) -> list[Block]:
             "completed_iterations": s.config.get("completed_iterations"),
             "budget_hit": s.config.get("budget_hit"), "zca": bool(s.zca),
             "method_config": s.config.get("method_config")}
-    blocks.append(("pre", json.dumps(prov, indent=2)))
+    made = [f"`{prov['command']}`" if prov["command"] != "-" else "command not recorded", f"seed {s.seed}",
+            f"datadistill {s.version}", f"torch {prov['torch']}"]
+    if prov["completed_iterations"] is not None:
+        made.append(f"{prov['completed_iterations']} iterations")
+    if prov["distill_s"] is not None:
+        made.append(f"{prov['distill_s'] / 60:.1f} min of distillation"
+                    + (" (stopped by its time budget)" if prov["budget_hit"] else ""))
+    blocks += [("p", "Made by " + ", ".join(made) + "."), ("pre", json.dumps(prov, indent=2))]
     return blocks
 
 
@@ -353,14 +361,18 @@ def to_html(blocks: list[Block]) -> str:
              "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
              "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px}"
              "th{background:#f3f3f3}img{image-rendering:pixelated;max-width:100%}pre{background:#f7f7f7;"
-             "padding:1em;overflow:auto}figure{margin:1em 0}</style></head><body>"]
-    for b in blocks:
+             "padding:1em;overflow:auto}figure{margin:1em 0}.figs{display:flex;flex-wrap:wrap;gap:1.5em;"
+             "align-items:flex-start}summary{cursor:pointer;color:#555}</style></head><body>"]
+    for i, b in enumerate(blocks):
+        prev, nxt = (blocks[i - 1][0] if i else None), (blocks[i + 1][0] if i + 1 < len(blocks) else None)
+        if b[0] == "img" and prev != "img":  # a set's grid and curve side by side
+            parts.append("<div class='figs'>")
         if b[0] in ("h1", "h2"):
             parts.append(f"<{b[0]}>{esc(b[1])}</{b[0]}>")
-        elif b[0] == "p":
-            parts.append(f"<p>{esc(b[1])}</p>")
-        elif b[0] == "pre":
-            parts.append(f"<pre>{esc(b[1])}</pre>")
+        elif b[0] == "p":  # markdown's `code` spans as <code>
+            parts.append("<p>" + re.sub(r"`([^`]+)`", r"<code>\1</code>", esc(b[1])) + "</p>")
+        elif b[0] == "pre":  # provenance: one click away, so the page reads as tables and pictures
+            parts.append(f"<details><summary>provenance</summary><pre>{esc(b[1])}</pre></details>")
         elif b[0] == "table":
             head = "".join(f"<th>{esc(h)}</th>" for h in b[1])
             body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in b[2])
@@ -369,6 +381,8 @@ def to_html(blocks: list[Block]) -> str:
             data = base64.b64encode(b[2]).decode()
             parts.append(f"<figure><img alt='{esc(b[3])}' src='data:image/png;base64,{data}'>"
                          f"<figcaption>{esc(b[3])}</figcaption></figure>")
+        if b[0] == "img" and nxt != "img":
+            parts.append("</div>")
     return "".join(parts) + "</body></html>\n"
 
 

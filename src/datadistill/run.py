@@ -62,6 +62,14 @@ class RunConfig:
     feature_epochs: int = 20
     cache_dir: str | None = None
 
+    def __post_init__(self) -> None:
+        least = {"iterations": 0, "eval_every": 0, "eval_models": 1, "final_eval_models": 0, "checkpoint_every": 1,
+                 "feature_epochs": 1}
+        for name, low in least.items():
+            value = getattr(self, name)
+            if value is not None and value < low:
+                raise ConfigError(f"{name.replace('_', ' ')} {value} is below {low}; pass {low} or more")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return asdict(self)

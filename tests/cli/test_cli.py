@@ -74,11 +74,13 @@ def test_bad_input_gives_one_line_errors(tmp_path):
         ("distill", "--budget", "soon", "--out", str(tmp_path / "e")),
         ("baseline", "forgetting", "--feature-augment", "blur", "--out", str(tmp_path / "f.safetensors")),
         ("baseline", "kcenter", "--feature-recipe", "nosuch", "--out", str(tmp_path / "g.safetensors")),
+        ("distill", "--opt", "lr_img=fast", "--out", str(tmp_path / "h")),
+        ("distill", "--iterations", "-1", "--out", str(tmp_path / "i")),
     ]
     for args in cases:
         res = invoke(*args)
         assert res.exit_code == 2, (args, res.output)
-        lines = res.output.strip().splitlines()
+        lines = res.output.rstrip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), res.output
 
 

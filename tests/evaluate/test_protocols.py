@@ -15,6 +15,11 @@ def test_named_protocols_are_the_published_ones():
         get_protocol("dc2099")
 
 
+def test_an_evaluation_of_no_networks_is_refused():
+    with pytest.raises(ConfigError, match="runs 0: an evaluation trains at least one network"):
+        EvalSpec(runs=0)
+
+
 def test_lr_decays_by_ten_at_half():
     p = get_protocol("dc2021")
     assert _lr_for_epoch(p, 0.01, 149) == 0.01 and _lr_for_epoch(p, 0.01, 150) == pytest.approx(0.001)

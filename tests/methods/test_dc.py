@@ -55,6 +55,19 @@ def test_unknown_option_is_named(digits):
         create_method("dc", DistillContext(digits.train, digits.info, 1), lr_imgg=1.0)
 
 
+def test_option_of_the_wrong_type_is_named_and_numbers_are_coerced(digits):
+    ctx = DistillContext(digits.train, digits.info, 1)
+    for bad, what in ((dict(lr_img="abc"), "lr_img='abc' of DCConfig must be a number"),
+                      (dict(outer_loop=2.5), "outer_loop=2.5 of DCConfig must be a whole number or null"),
+                      (dict(dsa=1), "dsa=1 of DCConfig must be true or false"),
+                      (dict(init=3), "init=3 of DCConfig must be a string")):
+        with pytest.raises(ConfigError, match=what):
+            create_method("dc", ctx, **bad)
+    cfg = create_method("dc", ctx, lr_img=1, outer_loop=2.0, inner_loop=None).config
+    assert (cfg.lr_img, cfg.outer_loop, cfg.inner_loop) == (1.0, 2, None)
+    assert type(cfg.lr_img) is float and type(cfg.outer_loop) is int
+
+
 def test_every_registered_method_steps(digits, digits_experts):
     needs = {"mtt": {"expert_dir": str(digits_experts.path), "syn_steps": 2, "max_start_epoch": 1}}
     for name in METHODS.names():

@@ -25,17 +25,21 @@ class RunProgress:
         self.task: Any = None
 
     def __enter__(self) -> "RunProgress":
-        self.progress.__enter__()
-        return self
+        return self  # the bar starts with the run's first event: an option or data error leaves no empty line
 
     def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
+        if self.task is not None:
+            self.progress.__exit__(*exc)
+
+    def add_task(self, total: int, completed: int) -> None:
+        """Start the bar (on the first event)."""
+        self.progress.start()
+        self.task = self.progress.add_task(self.label, total=total, completed=completed, loss="-")
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event["event"]
         if kind == "start":
-            self.task = self.progress.add_task(self.label, total=event["iterations"],
-                                               completed=event["start"], loss="-")
+            self.add_task(event["iterations"], event["start"])
         elif kind == "step":
             self.progress.update(self.task, completed=event["iteration"] + 1, loss=f"{event['loss']:.4f}")
         elif kind == "eval":
@@ -52,7 +56,7 @@ class ExpertProgress(RunProgress):
         if kind == "start":
             self.epochs, self.local = event["epochs"], set()
             total = (event["num"] - event["done"]) * self.epochs
-            self.task = self.progress.add_task(self.label, total=max(total, 1), completed=0, loss="-")
+            self.add_task(max(total, 1), 0)
         elif kind == "epoch":
             self.local.add(event["expert"])
             self.progress.advance(self.task)

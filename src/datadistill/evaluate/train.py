@@ -11,6 +11,7 @@ from torch import nn
 from ..augment import Augment, make_augment
 from ..data.base import DatasetInfo, RealData
 from ..distributed import SINGLE, World
+from ..errors import ConfigError
 from ..models import create_model
 from ..runtime import autocast, effective_precision
 from ..seeding import make_generator
@@ -121,6 +122,10 @@ class EvalSpec:
     # on 2 CPU cores it measured 2.2x slower than one model after another (docs/results.md, bench_eval.py).
     batched: bool = False
     world: World = SINGLE  # a torchrun job shares the models among its processes (model i on rank i % size)
+
+    def __post_init__(self) -> None:
+        if self.runs < 1:
+            raise ConfigError(f"runs {self.runs}: an evaluation trains at least one network (pass --runs 1 or more)")
 
 
 def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: RealData, spec: EvalSpec,

@@ -1,6 +1,7 @@
 """The small interface every distillation method implements: a frozen config, init, step, state."""
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -171,13 +172,38 @@ def check_precision(precision: str) -> None:
 
 
 def build_config(config_cls: type, overrides: dict[str, Any]) -> Any:
-    """config_cls(**overrides) with a one-line ConfigError naming unknown keys and the valid ones."""
+    """config_cls(**overrides) with a one-line ConfigError naming unknown keys and the valid ones, or a value of
+    the wrong type (ints are taken for floats, and whole floats such as 1e3 for ints)."""
     valid = {f.name for f in fields(config_cls)}
     unknown = sorted(set(overrides) - valid)
     if unknown:
         raise ConfigError(f"unknown option(s) {', '.join(unknown)} for {config_cls.__name__}; "
                           f"valid: {', '.join(sorted(valid))}")
-    return config_cls(**overrides)
+    hints = typing.get_type_hints(config_cls)
+    return config_cls(**{k: _typed(k, v, hints[k], config_cls.__name__) for k, v in overrides.items()})
+
+
+def _typed(key: str, value: Any, hint: Any, owner: str) -> Any:
+    """`value` as the field's type (float, int, bool or str, optionally None) or a ConfigError; other field
+    types pass through."""
+    args = typing.get_args(hint)
+    optional = type(None) in args
+    base = next((a for a in args if a is not type(None)), hint) if args else hint
+    if value is None and optional:
+        return None
+    if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if base is int and not isinstance(value, bool):
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    if base in (bool, str) and isinstance(value, base):
+        return value
+    if base not in (float, int, bool, str):
+        return value
+    kind = {float: "a number", int: "a whole number", bool: "true or false", str: "a string"}[base]
+    raise ConfigError(f"option {key}={value!r} of {owner} must be {kind}{' or null' if optional else ''}")
 
 
 def sgd_state(opt: torch.optim.SGD, prefix: str) -> dict[str, torch.Tensor]:
