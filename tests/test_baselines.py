@@ -15,6 +15,19 @@ def test_class_average_is_the_class_mean(digits):
     assert class_average(digits, 3).images.shape == (30, 1, 8, 8)
 
 
+def test_baselines_take_data_in_every_form_distill_takes(digits):
+    """A dataset name or (x_train, y_train, x_test, y_test) arrays select the same images as loaded splits."""
+    ref = random_real(digits, 2, seed=4)
+    assert torch.equal(random_real("digits", 2, seed=4).images, ref.images)
+    from datadistill.data import denormalize
+
+    def pixels(split):
+        return denormalize(split.images, digits.info.mean, digits.info.std).clamp(0, 1).numpy()
+
+    arrays = (pixels(digits.train), digits.train.labels.numpy(), pixels(digits.test), digits.test.labels.numpy())
+    assert torch.allclose(class_average(arrays, 1).images01(), class_average(digits, 1).images01(), atol=1e-5)
+
+
 def test_kmeans_recovers_separated_clusters():
     gen = torch.Generator().manual_seed(0)
     centres = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])

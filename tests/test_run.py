@@ -94,9 +94,10 @@ def test_run_folder_contents_and_refusals(tmp_path, digits):
     assert again.config["completed_iterations"] == 2
     for bad, what in ((dict(iterations=-1), "iterations -1 is below 0"),
                       (dict(eval_every=2, eval_models=0), "eval models 0 is below 1"),
-                      (dict(final_eval_models=-2), "final eval models -2 is below 0")):
+                      (dict(final_eval_models=-2), "final eval models -2 is below 0"),
+                      (dict(ipc="10"), "ipc='10' of RunConfig must be a whole number")):
         with pytest.raises(ConfigError, match=what):
-            distill(digits, "dc", ipc=1, out=tmp_path / "bad", **bad)
+            distill(digits, "dc", out=tmp_path / "bad", **{"ipc": 1, **bad})
     assert not (tmp_path / "bad").exists()  # refused before anything is written
 
 

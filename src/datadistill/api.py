@@ -2,43 +2,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Sequence
-
-import numpy as np
-import torch
+from typing import Any, Callable
 
 from .augment.zca import zca_transform
 from .baselines import random_real, whole_dataset
-from .data import DatasetSplits, from_arrays, load_dataset
+from .data import DataLike, resolve_data
 from .distributed import current_world
 from .errors import ConfigError
 from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_any, evaluate_tensors, get_protocol
 from .evaluate.cache import set_evaluation_cache
 from .run import Distiller, RunConfig
 from .synthetic import SyntheticSet
-
-DataLike = str | DatasetSplits | Sequence[Any]
-
-
-def resolve_data(data: DataLike, root: str | Path | None = None, **kw: Any) -> DatasetSplits:
-    """A dataset name, loaded splits, (x_train, y_train, x_test, y_test) arrays, or (train, test) Datasets."""
-    if isinstance(data, DatasetSplits):
-        return data
-    if isinstance(data, str):
-        return load_dataset(data, root, **kw)
-    if isinstance(data, (tuple, list)) and len(data) == 4:
-        return from_arrays(*data, **kw)
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        (xtr, ytr), (xte, yte) = (_stack(d) for d in data)
-        return from_arrays(xtr, ytr, xte, yte, **kw)
-    raise ConfigError("data must be a dataset name, DatasetSplits, (x_train, y_train, x_test, y_test) "
-                      "or (train_dataset, test_dataset)")
-
-
-def _stack(ds: torch.utils.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """All (image, label) pairs of a map-style Dataset as two arrays."""
-    xs, ys = zip(*(ds[i] for i in range(len(ds))))
-    return torch.stack([torch.as_tensor(x) for x in xs]).numpy(), np.asarray([int(y) for y in ys])
 
 
 def distill(data: DataLike = "digits", method: str = "dc", ipc: int = 1, *, out: str | Path | None = None,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .augment import AUGMENTATIONS
-from .data.base import DatasetSplits
+from .data import DataLike, DatasetSplits, resolve_data
 from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_tensors
 from .evaluate.cache import AccuracyCache
 from .registry import Registry
@@ -59,14 +59,15 @@ def feature_source(data: DatasetSplits, recipe: FeatureRecipe, seed: int = 0,
                            recipe=recipe.protocol)
 
 
-def random_real(data: DatasetSplits, ipc: int, seed: int = 0) -> SyntheticSet:
-    """ipc random real training images per class, as a SyntheticSet (the 'random' baseline)."""
+def random_real(data: DataLike, ipc: int, seed: int = 0) -> SyntheticSet:
+    """ipc random real training images per class, as a SyntheticSet (the 'random' baseline); data as api.distill
+    takes it."""
     from .coresets import coreset_set
 
     return coreset_set("random", data, ipc, seed)
 
 
-def whole_dataset(data: DatasetSplits, spec: EvalSpec, cache_dir: Path | str | None = None,
+def whole_dataset(data: DataLike, spec: EvalSpec, cache_dir: Path | str | None = None,
                   on_model: Callable[[int, float], None] | None = None) -> EvalResult:
     """Accuracy of networks trained on the whole training split (spec.protocol or WHOLE); `on_model(i, acc)` is
     called as each network is tested.
@@ -76,6 +77,7 @@ def whole_dataset(data: DatasetSplits, spec: EvalSpec, cache_dir: Path | str | N
     only the models the cache lacks (so a longer or interrupted run continues where it stopped).
     """
     spec = spec if spec.protocol is not None else EvalSpec(**{**spec.__dict__, "protocol": WHOLE})
+    data = resolve_data(data)
     x, y = data.train.images, data.train.labels
     if cache_dir is None:
         return evaluate_tensors(x, y, data.info, data.test, spec, on_model=on_model)
@@ -89,9 +91,10 @@ def whole_dataset(data: DatasetSplits, spec: EvalSpec, cache_dir: Path | str | N
     return res
 
 
-def class_average(data: DatasetSplits, ipc: int = 1, seed: int = 0) -> SyntheticSet:
+def class_average(data: DataLike, ipc: int = 1, seed: int = 0) -> SyntheticSet:
     """Average images (DD's baseline): per class, the means of ipc random disjoint parts of the class
     (ipc = 1: the class mean)."""
+    data = resolve_data(data)
     data.train.check_ipc(ipc)
     gen = make_generator(seed, "baseline", "average", ipc)
     xs = []
@@ -103,8 +106,9 @@ def class_average(data: DatasetSplits, ipc: int = 1, seed: int = 0) -> Synthetic
                         config={"baseline": "average"}, seed=seed)
 
 
-def kmeans_centroids(data: DatasetSplits, ipc: int = 1, seed: int = 0, max_iter: int = 100) -> SyntheticSet:
+def kmeans_centroids(data: DataLike, ipc: int = 1, seed: int = 0, max_iter: int = 100) -> SyntheticSet:
     """k-means centroids (DD's baseline): ipc clusters per class, Lloyd's algorithm with k-means++ seeding."""
+    data = resolve_data(data)
     data.train.check_ipc(ipc)
     gen = make_generator(seed, "baseline", "kmeans", ipc)
     xs = [kmeans(data.train.images[ix].flatten(1), ipc, gen, max_iter) for ix in data.train.class_indices]

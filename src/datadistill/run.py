@@ -11,7 +11,8 @@ import platform
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+import typing
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,6 +29,7 @@ from .evaluate import EvalResult, EvalSpec, evaluate_any, get_protocol
 from .evaluate.cache import set_evaluation_cache
 from .fileio import load_meta, save_tensors, write_json
 from .methods import DistillContext, Method, create_method
+from .options import typed
 from .runtime import native_bf16
 from .seeding import derive_seed, make_generator
 from .synthetic import ARTIFACT_NAME, SyntheticSet
@@ -63,6 +65,9 @@ class RunConfig:
     cache_dir: str | None = None
 
     def __post_init__(self) -> None:
+        hints = typing.get_type_hints(RunConfig)
+        for f in fields(self):
+            object.__setattr__(self, f.name, typed(f.name, getattr(self, f.name), hints[f.name], "RunConfig"))
         least = {"iterations": 0, "eval_every": 0, "eval_models": 1, "final_eval_models": 0, "checkpoint_every": 1,
                  "feature_epochs": 1}
         for name, low in least.items():

@@ -33,7 +33,9 @@ from ..runtime import effective_precision, resolve_device, setup_runtime
 from ..synthetic import resolve_artifact
 from .progress import ExpertProgress, RunProgress, Silent
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Dataset distillation: DC, DSA and more.")
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Dataset distillation: DD, DC, DSA, DM and MTT, the coreset baselines and the papers' "
+                       "evaluation protocols.")
 baseline_app = typer.Typer(no_args_is_help=True, help="Baseline sets: coreset selections of real images, the whole dataset.")
 app.add_typer(baseline_app, name="baseline")
 out = Console()

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ..data.base import DatasetSplits
+from ..data import DataLike, resolve_data
 from ..registry import Registry
 from ..seeding import make_generator
 from ..synthetic import SyntheticSet
@@ -23,11 +23,12 @@ Selection = Callable[..., torch.Tensor]  # (source, ipc, generator, **options) -
 SELECTIONS: Registry[Selection] = Registry("coreset selection")
 
 
-def _source(data: DatasetSplits | SelectionSource, seed: int) -> SelectionSource:
-    return data if isinstance(data, SelectionSource) else SelectionSource(data, seed=seed)
+def _source(data: DataLike | SelectionSource, seed: int) -> SelectionSource:
+    """A SelectionSource as it is, or one over the data (a name, splits, arrays or Datasets: api.resolve_data)."""
+    return data if isinstance(data, SelectionSource) else SelectionSource(resolve_data(data), seed=seed)
 
 
-def select(name: str, data: DatasetSplits | SelectionSource, ipc: int, seed: int = 0, **options: Any) -> torch.Tensor:
+def select(name: str, data: DataLike | SelectionSource, ipc: int, seed: int = 0, **options: Any) -> torch.Tensor:
     """K x ipc indices into the training split chosen by selection `name` (seeded); options go to it."""
     fn = SELECTIONS.get(name)
     source = _source(data, seed)
@@ -35,7 +36,7 @@ def select(name: str, data: DatasetSplits | SelectionSource, ipc: int, seed: int
     return fn(source, ipc, make_generator(seed, "baseline", name, ipc), **options)
 
 
-def coreset_set(name: str, data: DatasetSplits | SelectionSource, ipc: int, seed: int = 0,
+def coreset_set(name: str, data: DataLike | SelectionSource, ipc: int, seed: int = 0,
                 **options: Any) -> SyntheticSet:
     """The selected real images as a SyntheticSet (method = the selection's name)."""
     source = _source(data, seed)

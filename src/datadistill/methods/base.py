@@ -10,6 +10,7 @@ import torch
 from ..data.base import DatasetInfo, DatasetSplits, RealData
 from ..distributed import SINGLE, World
 from ..errors import ConfigError
+from ..options import typed
 
 
 @dataclass
@@ -180,30 +181,7 @@ def build_config(config_cls: type, overrides: dict[str, Any]) -> Any:
         raise ConfigError(f"unknown option(s) {', '.join(unknown)} for {config_cls.__name__}; "
                           f"valid: {', '.join(sorted(valid))}")
     hints = typing.get_type_hints(config_cls)
-    return config_cls(**{k: _typed(k, v, hints[k], config_cls.__name__) for k, v in overrides.items()})
-
-
-def _typed(key: str, value: Any, hint: Any, owner: str) -> Any:
-    """`value` as the field's type (float, int, bool or str, optionally None) or a ConfigError; other field
-    types pass through."""
-    args = typing.get_args(hint)
-    optional = type(None) in args
-    base = next((a for a in args if a is not type(None)), hint) if args else hint
-    if value is None and optional:
-        return None
-    if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if base is int and not isinstance(value, bool):
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-    if base in (bool, str) and isinstance(value, base):
-        return value
-    if base not in (float, int, bool, str):
-        return value
-    kind = {float: "a number", int: "a whole number", bool: "true or false", str: "a string"}[base]
-    raise ConfigError(f"option {key}={value!r} of {owner} must be {kind}{' or null' if optional else ''}")
+    return config_cls(**{k: typed(k, v, hints[k], config_cls.__name__) for k, v in overrides.items()})
 
 
 def sgd_state(opt: torch.optim.SGD, prefix: str) -> dict[str, torch.Tensor]:

@@ -1,0 +1,28 @@
+"""Option values checked against the type of the dataclass field they set (method configs, RunConfig)."""
+from __future__ import annotations
+
+import numbers
+import types
+import typing
+from typing import Any
+
+from .errors import ConfigError
+
+_KINDS = {float: "a number", int: "a whole number", bool: "true or false", str: "a string"}
+
+
+def typed(key: str, value: Any, hint: Any, owner: str) -> Any:
+    """`value` as the field's type (float, int, bool or str, optionally None; numpy scalars count as numbers,
+    whole floats such as 1e3 as ints) or a one-line ConfigError; fields of other types take any value."""
+    optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
+    base = next(a for a in typing.get_args(hint) if a is not type(None)) if optional else hint
+    if base not in _KINDS or (value is None and optional):
+        return value
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if base is float and number:
+        return float(value)
+    if base is int and number and float(value).is_integer():
+        return int(value)
+    if base in (bool, str) and isinstance(value, base):
+        return value
+    raise ConfigError(f"option {key}={value!r} of {owner} must be {_KINDS[base]}{' or null' if optional else ''}")
