@@ -17,3 +17,11 @@ def test_nearest_mean_is_compared_with_the_papers_herding_row():
     for ipc in (1, 10, 50):
         assert published("nearest_mean", "mnist", ipc) == published("herding", "mnist", ipc)
     assert published("nearest_mean", "fashion-mnist", 50) == "71.9 +- 0.8"
+
+
+def test_within_std_reads_the_published_figure():
+    from datadistill.published import within_std
+
+    assert within_std(90.8, "89.2 +- 1.6") is True and within_std(90.81, "89.2 +- 1.6") is False
+    assert within_std(87.6, "89.2 +- 1.6") is True and within_std(87.5, "89.2 +- 1.6") is False
+    assert within_std(97.0, "97.8") is None and within_std(97.0, None) is None

@@ -45,7 +45,7 @@ def test_method_table_splits_dd_settings_and_pools_sets(tmp_path, digits):
     rows = {r[0]: r[1] for r in tables[("method", "IPC 10")]}
     assert rows["dd (fixed init, 10 steps x 3 epochs)"] == "96.00 (96.6)"  # one network: no std
     # both random-init sets pooled: mean 85 over the four networks, std of [70, 80, 90, 100]
-    assert rows["dd (random init, 10 steps x 3 epochs)"] == "85.00 +- 11.18 over 2 sets (79.5 +- 8.1)"
+    assert rows["dd (random init, 10 steps x 3 epochs)"] == "85.00 +- 11.18 over 2 sets (79.5 +- 8.1) ✓"
     summary = tables[("set", "method", "dataset", "IPC", "accuracy %", "protocol", "published", "iterations",
                       "distill s", "seed", "version")]
     assert [r[4] for r in summary] == ["96.00 (n=1)", "75.00 +- 5.00 (n=2)", "95.00 +- 5.00 (n=2)"]

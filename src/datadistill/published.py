@@ -60,3 +60,12 @@ def published_crossarch(method: str, dataset: str, ipc: int, made_with: str = "c
     """The published accuracy of each network trained on a set made with `made_with` ({} when the papers give
     no such row)."""
     return dict(_CROSSARCH.get((method, dataset, ipc, made_with), {}))
+
+
+def within_std(mean: float, figure: str | None) -> bool | None:
+    """Whether `mean` lies within the published std of `figure` ('89.2 +- 1.6'); None when the figure states no
+    std (or there is none)."""
+    if not figure or "+-" not in figure:
+        return None
+    pub, std = (float(v) for v in figure.split("+-"))
+    return abs(mean - pub) <= std + 1e-9

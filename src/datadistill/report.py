@@ -20,7 +20,7 @@ from typing import Any, Callable
 from .errors import ArtifactError
 from .evaluate.train import EvalResult
 from .methods import method_label
-from .published import published, published_crossarch
+from .published import published, published_crossarch, within_std
 from .synthetic import SyntheticSet, resolve_artifact
 
 log = logging.getLogger(__name__)
@@ -142,25 +142,27 @@ def _method_tables(entries: list[RunEntry]) -> list[Block]:
             cells = []
             for ipc in ipcs:
                 res = [e.headline() for e in mine if e.method == method and e.syn.ipc == ipc]
-                cells.append(f"{_pooled([r for r in res if r])} ({published(method, dataset, ipc) or '-'})")
+                pooled, pub = _pooled([r for r in res if r]), published(method, dataset, ipc)
+                mark = " ✓" if pooled and within_std(pooled[1].mean, pub) else ""
+                cells.append(f"{pooled[0] if pooled else '-'} ({pub or '-'}){mark}")
             rows.append([method, *cells])
         blocks += [("h2", f"{dataset}: methods x IPC (ours, published in brackets)"),
                    ("p", "Where several sets share a method and IPC, their cell pools the networks of all of them, "
                          "as the papers pool the networks of several distillation runs; the summary above lists "
-                         "each set."),
+                         "each set. ✓: within the published std."),
                    ("table", ["method", *[f"IPC {i}" for i in ipcs]], rows)]
     return blocks
 
 
-def _pooled(results: list[EvalResult]) -> str:
-    """Mean +- std over the networks of every result that shares the last one's protocol and model ('-' for
-    none; no std for one network), and how many sets they came from when more than one."""
+def _pooled(results: list[EvalResult]) -> tuple[str, EvalResult] | None:
+    """The networks of every result that shares the last one's protocol and model as one result, and its text:
+    mean +- std (no std for one network) and how many sets they came from when more than one; None for none."""
     if not results:
-        return "-"
+        return None
     last = results[-1]
     same = [r for r in results if (r.protocol, r.model) == (last.protocol, last.model)]
     pooled = EvalResult(last.protocol, last.model, [a for r in same for a in r.accs], last.seed)
-    return _acc(pooled) + (f" over {len(same)} sets" if len(same) > 1 else "")
+    return _acc(pooled) + (f" over {len(same)} sets" if len(same) > 1 else ""), pooled
 
 
 def _crossarch(entries: list[RunEntry]) -> list[Block]:
