@@ -71,10 +71,21 @@ def test_crossarch_matrix_carries_the_papers_row(tmp_path, digits):
     syn.config = {"model": "convnet"}
     syn.evaluations = [{"protocol": "dc2021-aug", "model": m, "accs": [a], "seed": 0}
                        for m, a in (("convnet", 92.0), ("mlp", 70.0))]
-    tables = _tables(report_blocks([syn.save(tmp_path / "dc.safetensors")]))
+    own = random_real(digits, 1, seed=1)  # trained only on its own network: no row of the matrix
+    own.evaluations = [{"protocol": "quick", "model": "convnet", "accs": [50.0], "seed": 0}]
+    tables = _tables(report_blocks([syn.save(tmp_path / "dc.safetensors"), own.save(tmp_path / "own.safetensors")]))
     rows = tables[("set", "convnet", "mlp")]
-    assert rows[0] == ["dc (made with convnet)", "92.00", "70.00"]
-    assert rows[1] == ["published: dc on mnist, IPC 1, made with convnet (DC paper, Figure 3)", "91.7", "69.6"]
+    assert rows == [["dc (made with convnet)", "92.00", "70.00"],
+                    ["published: dc on mnist, IPC 1, made with convnet (DC paper, Figure 3)", "91.7", "69.6"]]
+
+
+def test_a_run_stopped_by_its_time_budget_says_so(tmp_path, digits):
+    syn = _dd_set(digits, "random", [80.0, 82.0])
+    syn.config = {"completed_iterations": 5, "distill_s": 12.3, "budget_hit": True}
+    tables = _tables(report_blocks([syn.save(tmp_path / "b.safetensors")]))
+    summary = next(rows for head, rows in tables.items() if head[0] == "set")
+    assert summary[0][7:9] == ["5 (time budget)", "12"]
+    assert tables[("method", "IPC 10")][0][1] == "81.00 +- 1.00 (79.5 +- 8.1) ✓ †"
 
 
 def test_html_page_keeps_pictures_together_and_provenance_one_click_away(tmp_path, digits):

@@ -125,9 +125,10 @@ def _summary(entries: list[RunEntry]) -> Block:
     for e in entries:
         s, res = e.syn, e.headline()
         pub = published(e.method, s.info.name, s.ipc) or "-"
+        its, secs = s.config.get("completed_iterations"), s.config.get("distill_s")
+        its = "-" if its is None else f"{its}" + (" (time budget)" if s.config.get("budget_hit") else "")
         rows.append([e.label, e.method, s.info.name, str(s.ipc), _fmt(res), res.protocol if res else "-", pub,
-                     str(s.config.get("completed_iterations", "-")), str(s.config.get("distill_s", "-")),
-                     str(s.seed), s.version])
+                     its, "-" if secs is None else f"{secs:.0f}", str(s.seed), s.version])
     return ("table", ["set", "method", "dataset", "IPC", "accuracy %", "protocol", "published",
                       "iterations", "distill s", "seed", "version"], rows)
 
@@ -141,15 +142,17 @@ def _method_tables(entries: list[RunEntry]) -> list[Block]:
         for method in sorted({e.method for e in mine}):
             cells = []
             for ipc in ipcs:
-                res = [e.headline() for e in mine if e.method == method and e.syn.ipc == ipc]
-                pooled, pub = _pooled([r for r in res if r]), published(method, dataset, ipc)
+                sel = [e for e in mine if e.method == method and e.syn.ipc == ipc and e.headline()]
+                pooled, pub = _pooled([e.headline() for e in sel]), published(method, dataset, ipc)
                 mark = " ✓" if pooled and within_std(pooled[1].mean, pub) else ""
+                mark += " †" if any(e.syn.config.get("budget_hit") for e in sel) else ""
                 cells.append(f"{pooled[0] if pooled else '-'} ({pub or '-'}){mark}")
             rows.append([method, *cells])
         blocks += [("h2", f"{dataset}: methods x IPC (ours, published in brackets)"),
                    ("p", "Where several sets share a method and IPC, their cell pools the networks of all of them, "
                          "as the papers pool the networks of several distillation runs; the summary above lists "
-                         "each set. ✓: within the published std."),
+                         "each set. ✓: within the published std. †: a time budget stopped the distillation "
+                         "before its iterations (a shortened run)."),
                    ("table", ["method", *[f"IPC {i}" for i in ipcs]], rows)]
     return blocks
 
@@ -166,8 +169,9 @@ def _pooled(results: list[EvalResult]) -> tuple[str, EvalResult] | None:
 
 
 def _crossarch(entries: list[RunEntry]) -> list[Block]:
+    entries = [e for e in entries if len({ev["model"] for ev in e.syn.evaluations}) > 1]  # sets trained elsewhere
     models = sorted({ev["model"] for e in entries for ev in e.syn.evaluations})
-    if len(models) < 2:
+    if not entries:
         return []
     rows = []
     for e in entries:
