@@ -76,6 +76,7 @@ def test_bad_input_gives_one_line_errors(tmp_path):
         ("baseline", "kcenter", "--feature-recipe", "nosuch", "--out", str(tmp_path / "g.safetensors")),
         ("distill", "--opt", "lr_img=fast", "--out", str(tmp_path / "h")),
         ("distill", "--iterations", "-1", "--out", str(tmp_path / "i")),
+        ("nas", "--dataset", "digits", "--proxy", "runs/x", "--out", str(tmp_path / "j")),
     ]
     for args in cases:
         res = invoke(*args)

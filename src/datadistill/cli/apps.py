@@ -14,6 +14,7 @@ from rich.table import Table
 from .. import api
 from ..applications.continual import ContinualConfig, load_tasks, run_continual
 from ..applications.nas import SUMMARY_HEADER, NASConfig, run_search, search_space, summarize, summary_rows
+from ..errors import ConfigError
 from ..report import write_app_results
 from ..runtime import setup_runtime
 from .main import app, err, friendly, out
@@ -102,14 +103,16 @@ def nas(
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
     space = search_space([int(d) for d in split(depths)], [int(w) for w in split(widths)], split(acts),
                          split(norms), split(poolings))
+    proxies = {}  # read first: a mistyped --proxy fails before any data is loaded
+    for item in proxy:
+        name, eq, path = item.partition("=")
+        if not (eq and name.strip() and path.strip()):
+            raise ConfigError(f"--proxy '{item}' is not NAME=ARTIFACT (e.g. --proxy dc=runs/x)")
+        syn = api.load(path)
+        proxies[name] = (syn.images, syn.labels)
     data = api.resolve_data(dataset, data_root)
     rest, val = data.train.split_validation(0.1, torch.Generator().manual_seed(seed))
     data = type(data)(data.info, rest, data.test)
-    proxies = {}
-    for item in proxy:
-        name, _, path = item.partition("=")
-        syn = api.load(path)
-        proxies[name] = (syn.images, syn.labels)
     if early_stopping:
         proxies["early-stopping"] = None
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ConfigError
 from ..synthetic import SyntheticSet
 from .train import EvalResult
 
@@ -18,7 +19,7 @@ def cached(syn: SyntheticSet, protocol: str, model: str, seed: int, runs: int) -
     """A stored evaluation with this protocol, model and seed over at least `runs` models (first `runs` kept)."""
     for e in syn.evaluations:
         if (e.get("protocol"), e.get("model"), int(e.get("seed", -1))) == (protocol, model, seed) and \
-                len(e.get("accs", [])) >= runs and not e.get("config", {}).get("model_kw"):
+                len(e.get("accs", [])) >= max(runs, 1) and not e.get("config", {}).get("model_kw"):
             res = EvalResult.from_dict(e)
             res.accs = res.accs[:runs]
             return res
@@ -46,6 +47,8 @@ def cross_architecture(sets: Sequence[tuple[str, SyntheticSet]], models: Sequenc
 
     `on_new(label, set)` is called after each newly computed cell (the set then holds the new evaluation).
     """
+    if runs < 1:
+        raise ConfigError(f"runs {runs}: each cell trains at least one network (pass --runs 1 or more)")
     cells = {}
     for label, syn in sets:
         for model in models:
