@@ -169,7 +169,7 @@ def _pooled(results: list[EvalResult]) -> tuple[str, EvalResult] | None:
 
 
 def _crossarch(entries: list[RunEntry]) -> list[Block]:
-    entries = [e for e in entries if len({ev["model"] for ev in e.syn.evaluations}) > 1]  # sets trained elsewhere
+    entries = [e for e in entries if len({ev["model"] for ev in e.syn.evaluations}) > 1]  # trained on several nets
     models = sorted({ev["model"] for e in entries for ev in e.syn.evaluations})
     if not entries:
         return []
