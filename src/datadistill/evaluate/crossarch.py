@@ -19,7 +19,7 @@ def cached(syn: SyntheticSet, protocol: str, model: str, seed: int, runs: int) -
     """A stored evaluation with this protocol, model and seed over at least `runs` models (first `runs` kept)."""
     for e in syn.evaluations:
         if (e.get("protocol"), e.get("model"), int(e.get("seed", -1))) == (protocol, model, seed) and \
-                len(e.get("accs", [])) >= max(runs, 1) and not e.get("config", {}).get("model_kw"):
+                len(e.get("accs", [])) >= runs and not e.get("config", {}).get("model_kw"):
             res = EvalResult.from_dict(e)
             res.accs = res.accs[:runs]
             return res
