@@ -67,6 +67,29 @@ def test_whole_dataset_caches_each_model_and_trains_only_the_missing_ones(digits
     assert len(trained) == 4 and other.config["cached_models"] == 0
 
 
+def test_a_whole_dataset_model_stopped_mid_training_continues_from_its_last_epoch(digits, tmp_path, monkeypatch):
+    train_mod = importlib.import_module("datadistill.evaluate.train")
+    from datadistill.baselines import whole_dataset
+    from datadistill.evaluate import EvalSpec, get_protocol
+
+    spec = EvalSpec("mlp", get_protocol("quick", epochs=3, precision="fp32"), runs=1)
+    real, saved = train_mod._save_progress, []
+
+    def save_then_stop(file, net, opt, gen, epochs_done):
+        real(file, net, opt, gen, epochs_done)
+        saved.append(epochs_done)
+        if epochs_done == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_mod, "_save_progress", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        whole_dataset(digits, spec, cache_dir=tmp_path)
+    resumed = whole_dataset(digits, spec, cache_dir=tmp_path)
+    assert saved == [1, 2, 3]  # the second call trained epoch 3 only
+    assert resumed.accs == whole_dataset(digits, spec).accs  # as if never stopped
+    assert not [p for p in (tmp_path / "whole-progress").rglob("*") if p.is_file()]  # done: the checkpoint is gone
+
+
 def test_a_feature_recipe_names_the_network_and_how_it_trains(digits, tmp_path):
     from datadistill.baselines import feature_recipe, feature_source
     from datadistill.errors import ConfigError

@@ -39,9 +39,11 @@ def load(path: str | Path) -> SyntheticSet:
 def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, model: str = "convnet",
              runs: int = 5, protocol: str | Protocol | None = None, seed: int = 0,
              data_root: str | Path | None = None, device: str = "cpu", on_model: Callable[[int, float], None] | None = None,
-             batched: bool = False, cache_file: str | Path | None = None, **model_kw: Any) -> EvalResult:
+             batched: bool = False, cache_file: str | Path | None = None, compile: bool = False,
+             **model_kw: Any) -> EvalResult:
     """Train `runs` fresh `model`s on the set with the protocol (default: the one it was made for); `batched`
-    trains them together (vmap over stacked parameters, same per-model results) where the architecture allows.
+    trains them together (vmap over stacked parameters, same per-model results) where the architecture allows;
+    `compile` runs the training passes through torch.compile (faster where it pays: bench/bench_compile.py).
     `on_model(i, acc)` is called as each model is tested. With `cache_file` (JSON lines), each model's accuracy
     is kept there as soon as it is known, keyed by the set's content, data, model, protocol and seed; a later call
     with the same key trains only the models the file lacks (an interrupted evaluation resumes model by model;
@@ -56,7 +58,7 @@ def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, mo
     name = protocol or syn.config.get("protocol") or "dc2021"
     proto = get_protocol(name)
     spec = EvalSpec(model, proto, runs, seed, tuple(sorted(model_kw.items())), device, batched=batched,
-                    world=current_world())
+                    compile=compile, world=current_world())
     known: dict[int, float] = {}
     if cache_file is not None:
         cache = set_evaluation_cache(cache_file, syn.images, syn.labels, syn.lrs, splits.test, spec,

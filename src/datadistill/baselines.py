@@ -74,7 +74,9 @@ def whole_dataset(data: DataLike, spec: EvalSpec, cache_dir: Path | str | None =
 
     With `cache_dir`, every trained model's accuracy is appended to `<cache_dir>/whole.jsonl` as soon as it is
     known, under a key of dataset, split sizes, model, protocol and seed; a later call with the same key trains
-    only the models the cache lacks (so a longer or interrupted run continues where it stopped).
+    only the models the cache lacks (so a longer or interrupted run continues where it stopped). A model in
+    training is saved after every epoch under `<cache_dir>/whole-progress/`, so an interruption loses at most
+    one epoch.
     """
     spec = spec if spec.protocol is not None else EvalSpec(**{**spec.__dict__, "protocol": WHOLE})
     data = resolve_data(data)
@@ -86,7 +88,8 @@ def whole_dataset(data: DataLike, spec: EvalSpec, cache_dir: Path | str | None =
         "model_kw": dict(spec.model_kw), "protocol": spec.protocol.to_dict(), "seed": spec.seed},
         note={"precision": effective_precision(torch.device(spec.device), spec.protocol.precision)})
     known = cache.known(spec.runs)
-    res = evaluate_tensors(x, y, data.info, data.test, spec, on_model=cache.keeping(on_model), known=known)
+    res = evaluate_tensors(x, y, data.info, data.test, spec, on_model=cache.keeping(on_model), known=known,
+                           checkpoint_dir=None if spec.batched else Path(cache_dir) / "whole-progress" / cache.digest)
     res.config["cached_models"] = len(known)
     return res
 

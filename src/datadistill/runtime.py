@@ -6,6 +6,8 @@ import ctypes.util
 import functools
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -133,6 +135,20 @@ def autocast(device: torch.device, precision: str) -> torch.autocast:
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
+@contextmanager
+def compile_errors() -> Iterator[None]:
+    """Inside: a torch.compile backend failure (e.g. no C++ compiler on this machine) becomes a one-line
+    ConfigError. torch.compile compiles on the first call, so the calls go inside, not only the compile."""
+    # imported here: importing torch._dynamo is slow, and only a compiling run needs it
+    from torch._dynamo.exc import BackendCompilerFailed
+
+    try:
+        yield
+    except BackendCompilerFailed as e:
+        raise ConfigError(f"torch.compile failed here ({type(e.inner_exception).__name__}); install a C++ "
+                          "compiler or run without compile") from e
+
+
 class _EmbedView(torch.nn.Module):
     """`forward` is the wrapped network's `embed`, so functional_call can run it."""
 
@@ -161,12 +177,7 @@ class CompiledEmbed:
         return torch.func.functional_call(self._view, state, (x,))
 
     def __call__(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-        from torch._dynamo.exc import BackendCompilerFailed  # loaded by torch.compile already
-
         state = {f"net.{k}": v for k, v in net.named_parameters()}
         state.update({f"net.{k}": v for k, v in net.named_buffers()})
-        try:
+        with compile_errors():
             return self._fn(state, x)
-        except BackendCompilerFailed as e:  # e.g. no C++ compiler on this machine
-            raise ConfigError(f"torch.compile failed here ({type(e.inner_exception).__name__}); install a C++ "
-                              "compiler or run without compile=true") from e

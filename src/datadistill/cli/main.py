@@ -244,6 +244,8 @@ def evaluate(
     batched: bool = typer.Option(False, help="train the networks together (vmap; 2.2x slower than one by one on 2 CPU cores)"),
     resume: bool = typer.Option(True, help="keep each model's accuracy beside the artifact (<name>.models.jsonl) and "
                                 "train only the models an earlier, interrupted evaluation did not finish"),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile the training passes (needs a C++ compiler; "
+                                 "pays for some networks and CPUs, not all: bench/bench_compile.py)"),
 ) -> None:
     """Train fresh networks on a distilled set and test them on the real test split.
 
@@ -254,7 +256,7 @@ def evaluate(
     syn = api.load(run)
     cache_file = resolve_artifact(run).with_suffix(".models.jsonl") if resume else None
     res = api.evaluate(syn, data_root=data_root, model=model, runs=runs, protocol=protocol, seed=seed,
-                       device=dev, batched=batched, cache_file=cache_file,
+                       device=dev, batched=batched, cache_file=cache_file, compile=compile,
                        on_model=lambda i, a: err.print(f"  model {i + 1}/{runs}: {a:.2f} %"))
     if not world.main:
         return
@@ -328,11 +330,13 @@ def baseline_whole(
     seed: int = typer.Option(0),
     cache: bool = typer.Option(True, help="reuse (and add to) the accuracies cached in <data root>/<dataset>/cache"),
     threads: Optional[int] = typer.Option(None),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile the training passes (needs a C++ compiler; "
+                                 "pays for some networks and CPUs, not all: bench/bench_compile.py)"),
 ) -> None:
     """Whole-dataset reference: networks trained on the full training split (recipe in baselines.WHOLE)."""
     setup_runtime(threads)
     splits = api.resolve_data(dataset, data_root)
-    spec = api.EvalSpec(model, replace(WHOLE, epochs=epochs), runs, seed)
+    spec = api.EvalSpec(model, replace(WHOLE, epochs=epochs), runs, seed, compile=compile)
     res = whole_dataset(splits, spec, cache_dir(splits.info.name, data_root) if cache else None)
     if res.config.get("cached_models"):
         out.print(f"{res.config['cached_models']} of {runs} models from the cache")
@@ -349,6 +353,8 @@ def crossarch(
     data_root: Optional[Path] = typer.Option(None),
     seed: int = typer.Option(0),
     threads: Optional[int] = typer.Option(None),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile the training passes (needs a C++ compiler; "
+                                 "pays for some networks and CPUs, not all: bench/bench_compile.py)"),
 ) -> None:
     """Train every architecture on every set (the DC paper's Figure 3); cached results are reused."""
     setup_runtime(threads)
@@ -357,7 +363,8 @@ def crossarch(
     proto_of = lambda syn: protocol or syn.config.get("protocol") or "dc2021"  # noqa: E731
 
     def one(syn: Any, model: str) -> EvalResult:
-        res = api.evaluate(syn, data_root=data_root, model=model, runs=runs, protocol=proto_of(syn), seed=seed)
+        res = api.evaluate(syn, data_root=data_root, model=model, runs=runs, protocol=proto_of(syn), seed=seed,
+                           compile=compile)
         err.print(f"  {syn.method} ipc {syn.ipc} on {model}: {res.mean:.2f} +- {res.std:.2f} %")
         return res
 

@@ -45,6 +45,11 @@ class AccuracyCache:
         self.note = dict(note or {})
         self._tag = json.dumps(self.key, sort_keys=True)
 
+    @property
+    def digest(self) -> str:
+        """A short name for the key (e.g. a folder for the key's unfinished models)."""
+        return hashlib.sha256(self._tag.encode()).hexdigest()[:16]
+
     def known(self, runs: int) -> dict[int, float]:
         """Accuracies of models 0..runs-1 already in the file (a later line of a model wins)."""
         found: dict[int, float] = {}
