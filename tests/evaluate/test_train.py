@@ -90,3 +90,19 @@ def test_an_evaluation_removes_each_checkpoint_once_its_model_is_tested(digits, 
     assert not list((tmp_path / "ck").iterdir())
     plain = evaluate_tensors(s.images, s.labels, digits.info, digits.test, spec)
     assert res.accs == plain.accs
+
+
+def test_a_checkpoint_of_another_network_is_a_one_line_error(digits, tmp_path):
+    from datadistill.errors import ArtifactError
+
+    s = random_real(digits, 2, 0)
+    proto = get_protocol("quick", epochs=1, precision="fp32")
+    ckpt = tmp_path / "model0.safetensors"
+    mlp = create_model("mlp", 1, 10, (8, 8), generator=make_generator(0, "test-net"))
+    train_network(mlp, s.images, s.labels, proto, make_generator(0, "t"), checkpoint=ckpt)
+    convnet = create_model("convnet", 1, 10, (8, 8), generator=make_generator(0, "test-net"))
+    with pytest.raises(ArtifactError, match="does not hold a checkpoint of this network.*delete it"):
+        train_network(convnet, s.images, s.labels, proto, make_generator(0, "t"), checkpoint=ckpt)
+    ckpt.write_bytes(b"not a safetensors file")
+    with pytest.raises(ArtifactError, match="delete it"):
+        train_network(mlp, s.images, s.labels, proto, make_generator(0, "t"), checkpoint=ckpt)

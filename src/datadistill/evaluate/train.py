@@ -9,13 +9,14 @@ from typing import Any, Callable, Mapping
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
 from ..augment import Augment, make_augment
 from ..data.base import DatasetInfo, RealData
 from ..distributed import SINGLE, World
-from ..errors import ConfigError
+from ..errors import ArtifactError, ConfigError
 from ..fileio import load_meta, save_tensors
 from ..models import create_model
 from ..runtime import autocast, compile_errors, effective_precision
@@ -129,13 +130,17 @@ def _save_progress(file: Path, net: nn.Module, opt: torch.optim.Optimizer, gener
 
 def _load_progress(file: Path, net: nn.Module, opt: torch.optim.Optimizer, generator: torch.Generator) -> int:
     """Restore what _save_progress saved; returns the epochs it had done."""
-    tensors = load_file(str(file))
-    net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
-    for i, p in enumerate(net.parameters()):
-        if f"momentum.{i}" in tensors:
-            opt.state[p]["momentum_buffer"] = tensors[f"momentum.{i}"].to(p.device)
-    generator.set_state(tensors["generator"])
-    return int(json.loads(load_meta(file))["epochs_done"])
+    try:
+        tensors = load_file(str(file))
+        net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
+        for i, p in enumerate(net.parameters()):
+            if f"momentum.{i}" in tensors:
+                opt.state[p]["momentum_buffer"] = tensors[f"momentum.{i}"].to(p.device)
+        generator.set_state(tensors["generator"])
+        return int(json.loads(load_meta(file))["epochs_done"])
+    except (SafetensorError, RuntimeError, KeyError, ValueError, OSError) as e:
+        raise ArtifactError(f"{file} does not hold a checkpoint of this network ({type(e).__name__}); delete it to "
+                            "train this model from the start") from e
 
 
 def protocol_augment(proto: Protocol, dataset: str) -> Augment | None:
