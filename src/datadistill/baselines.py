@@ -11,9 +11,8 @@ import torch
 from .augment import AUGMENTATIONS
 from .data import DataLike, DatasetSplits, resolve_data
 from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_tensors
-from .evaluate.cache import AccuracyCache
+from .evaluate.cache import AccuracyCache, run_note
 from .registry import Registry
-from .runtime import effective_precision
 from .seeding import make_generator
 from .synthetic import SyntheticSet
 
@@ -86,7 +85,7 @@ def whole_dataset(data: DataLike, spec: EvalSpec, cache_dir: Path | str | None =
     cache = AccuracyCache(Path(cache_dir) / "whole.jsonl", {
         "dataset": data.info.name, "n_train": len(data.train), "n_test": len(data.test), "model": spec.model,
         "model_kw": dict(spec.model_kw), "protocol": spec.protocol.to_dict(), "seed": spec.seed},
-        note={"precision": effective_precision(torch.device(spec.device), spec.protocol.precision)})
+        note=run_note(spec))
     known = cache.known(spec.runs)
     res = evaluate_tensors(x, y, data.info, data.test, spec, on_model=cache.keeping(on_model), known=known,
                            checkpoint_dir=None if spec.batched else Path(cache_dir) / "whole-progress" / cache.digest)

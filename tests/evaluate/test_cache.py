@@ -55,3 +55,18 @@ def test_evaluate_with_a_cache_file_trains_only_the_models_it_lacks(digits, tmp_
     assert fresh.accs == pytest.approx(more.accs, abs=1e-6)
     other = api.random_real(digits, 2, seed=1)  # another set: nothing cached for it
     assert api.evaluate(other, digits, runs=1, protocol="quick", seed=0, cache_file=file).config["cached_models"] == 0
+
+
+def test_a_compiled_evaluation_shares_the_key_and_notes_that_it_compiled(digits, tmp_path):
+    from datadistill.evaluate import EvalSpec, get_protocol
+    from datadistill.evaluate.cache import set_evaluation_cache
+
+    x, y = digits.train.images[:20], digits.train.labels[:20]
+    proto = get_protocol("quick", epochs=1)
+    plain = set_evaluation_cache(tmp_path / "a.jsonl", x, y, None, digits.test, EvalSpec("convnet", proto, 1))
+    compiled = set_evaluation_cache(tmp_path / "a.jsonl", x, y, None, digits.test,
+                                    EvalSpec("convnet", proto, 1, compile=True))
+    assert compiled.key == plain.key  # compiling changes float order, not the training: the same cached models
+    compiled.keep(0, 90.0)
+    line = json.loads((tmp_path / "a.jsonl").read_text())
+    assert line["compiled"] is True and "compiled" not in plain.note and plain.known(1) == {0: 90.0}

@@ -85,7 +85,18 @@ def set_evaluation_cache(file: Path | str, images: Tensor, labels: Tensor, lrs: 
     return AccuracyCache(file, {
         "set": tensor_digest(images, labels, lrs), "n_test": len(test), "model": spec.model,
         "model_kw": dict(spec.model_kw), "protocol": proto.to_dict(), "seed": spec.seed, **key},
-        note={"precision": effective_precision(torch.device(spec.device), proto.precision)})
+        note=run_note(spec))
 
 
-__all__ = ["AccuracyCache", "set_evaluation_cache", "tensor_digest"]
+def run_note(spec: EvalSpec) -> dict[str, Any]:
+    """What a cached accuracy notes beside its key: how its model computed (precision, compiled or not), which
+    changes float order but not the training."""
+    proto = spec.protocol
+    assert proto is not None
+    note: dict[str, Any] = {"precision": effective_precision(torch.device(spec.device), proto.precision)}
+    if spec.compile:
+        note["compiled"] = True
+    return note
+
+
+__all__ = ["AccuracyCache", "run_note", "set_evaluation_cache", "tensor_digest"]
