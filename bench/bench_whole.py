@@ -46,12 +46,14 @@ def main() -> None:
                         on_model=progress(f"whole {args.dataset}", t0))
     wall = time.perf_counter() - t0
     cached = res.config.get("cached_models", 0)
+    resumed = res.config.get("resumed_epochs", {})
     pub = PUBLISHED_WHOLE.get(args.dataset, "-") if args.model == "convnet" else "-"  # the papers: ConvNet only
     append_jsonl({"bench": "whole", "method": "whole", "dataset": args.dataset, "ipc": None,
                   "protocol": f"whole ({args.epochs} epochs)", "acc_mean": round(res.mean, 2),
                   "acc_std": round(res.std, 2), "n_models": len(res.accs), "iterations": 0, "wall_s": round(wall, 1),
                   "peak_rss_mb": peak_rss_mb(), "budgeted": False, "command": command_line(), "model": args.model,
-                  "accs": res.accs, "cached_models": cached, "published": pub, "compiled": args.compile})
+                  "accs": res.accs, "cached_models": cached, "published": pub, "compiled": args.compile,
+                  "resumed_epochs": {str(i): e for i, e in resumed.items()}})
     m = machine()
     short = "" if args.epochs == WHOLE.epochs else f", **shortened** from the recipe's {WHOLE.epochs}"
     append_markdown(
@@ -59,10 +61,19 @@ def main() -> None:
         f"Command: `{command_line()}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}. Recipe: "
         f"baselines.WHOLE with {args.epochs} epochs (bf16, lr step at half{', torch.compile' if args.compile else ''})"
         f"{short}. {cached} of {len(res.accs)} models "
-        f"came from the cache (trained by an earlier run); the wall time is this run's.\n\n"
+        f"came from the cache (trained by an earlier run); the wall time is this run's"
+        f"{continued(resumed)}.\n\n"
         "| model | ours (%) | published (the papers give ConvNet only, trained to convergence) | models | wall |\n"
         "| --- | --- | --- | --- | --- |\n"
         f"| {args.model} | {res.mean:.2f} +- {res.std:.2f} | {pub} | {len(res.accs)} | {wall / 60:.1f} min |")
+
+
+def continued(resumed: dict[int, int]) -> str:
+    """What a wall time leaves out when models continued from an earlier run's per-epoch checkpoint."""
+    if not resumed:
+        return ""
+    parts = ", ".join(f"model {i} from epoch {e}" for i, e in sorted(resumed.items()))
+    return f" ({parts} continued from a checkpoint: those epochs ran in an earlier run and are not in it)"
 
 
 if __name__ == "__main__":

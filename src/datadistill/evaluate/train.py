@@ -139,10 +139,22 @@ def _load_progress(file: Path, net: nn.Module, opt: torch.optim.Optimizer, gener
             if f"momentum.{i}" in tensors:
                 opt.state[p]["momentum_buffer"] = tensors[f"momentum.{i}"].to(p.device)
         generator.set_state(tensors["generator"])
-        return int(json.loads(load_meta(file))["epochs_done"])
     except (SafetensorError, RuntimeError, KeyError, ValueError, OSError) as e:
-        raise ArtifactError(f"{file} does not hold a checkpoint of this network ({type(e).__name__}); delete it to "
-                            "train this model from the start") from e
+        raise _not_a_checkpoint(file, e) from e
+    return checkpoint_epochs(file)
+
+
+def checkpoint_epochs(file: Path) -> int:
+    """The epochs a train_network checkpoint file had done when it was saved."""
+    try:
+        return int(json.loads(load_meta(file))["epochs_done"])
+    except (SafetensorError, ArtifactError, KeyError, ValueError, TypeError, OSError) as e:
+        raise _not_a_checkpoint(file, e) from e
+
+
+def _not_a_checkpoint(file: Path, e: Exception) -> ArtifactError:
+    return ArtifactError(f"{file} does not hold a checkpoint of this network ({type(e).__name__}); delete it to "
+                         "train this model from the start")
 
 
 def protocol_augment(proto: Protocol, dataset: str) -> Augment | None:
@@ -184,7 +196,8 @@ def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: 
     config['also_accs']. Models whose index is in `known` (accuracies of the same spec from a cache) are not
     trained again; their accuracies are taken as they are. With `checkpoint_dir`, model i's training is saved
     after every epoch to <checkpoint_dir>/model<i>.safetensors and continues from there when interrupted (the
-    file is removed once the model is tested)."""
+    file is removed once the model is tested); config['resumed_epochs'] maps each model that continued to the
+    epochs it had done before, so a wall time can say what it covers."""
     proto = spec.protocol
     assert proto is not None
     known = dict(known or {})
@@ -200,6 +213,7 @@ def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: 
                          **dict(spec.model_kw)).to(spec.device) for g in gens]
     together = spec.batched and len(nets) > 1 and batchable(nets[0])
     done: dict[int, tuple[float, list[float]]] = {}
+    resumed: dict[int, int] = {}
 
     def record(j: int, acc: float, extra: list[float]) -> None:
         done[mine[j]] = (acc, extra)
@@ -217,6 +231,8 @@ def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: 
     else:
         for j, (net, gen) in enumerate(zip(nets, gens)):
             ckpt = checkpoint_dir / f"model{mine[j]}.safetensors" if checkpoint_dir is not None else None
+            if ckpt is not None and ckpt.exists():
+                resumed[mine[j]] = checkpoint_epochs(ckpt)
             train_network(net, x, y, proto, gen, lr=lr, augment=aug, compile=spec.compile, checkpoint=ckpt)
             acc, *extra = (test_accuracy(net, t, proto.test_batch, proto.precision) for t in (test, *also))
             record(j, acc, extra)
@@ -228,6 +244,8 @@ def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: 
               "precision": effective_precision(torch.device(spec.device), proto.precision)}
     if spec.compile and not together:
         config["compiled"] = True
+    if resumed:
+        config["resumed_epochs"] = resumed
     if also:
         config["also_accs"] = [[merged[i][1][k] for i in range(spec.runs)] for k in range(len(also))]
     return EvalResult(proto.name, spec.model, accs, spec.seed, config)
