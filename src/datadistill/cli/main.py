@@ -340,6 +340,8 @@ def baseline_whole(
     res = whole_dataset(splits, spec, cache_dir(splits.info.name, data_root) if cache else None)
     if res.config.get("cached_models"):
         out.print(f"{res.config['cached_models']} of {runs} models from the cache")
+    for i, epochs_done in sorted(res.config.get("resumed_epochs", {}).items()):
+        out.print(f"model {i} continued from its checkpoint after epoch {epochs_done}")
     print_eval(f"whole {dataset}", res)
 
 
