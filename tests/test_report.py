@@ -1,11 +1,13 @@
 """The report's tables: each DD setting on its own row beside its published figure, sets pooled per cell as
 the papers pool runs, and folders without a set left out rather than failing a glob."""
+import json
 from dataclasses import replace
 
 import pytest
 
 from datadistill import random_real
 from datadistill.errors import ArtifactError
+from datadistill.evaluate import EvalResult
 from datadistill.methods import method_label
 from datadistill.published import published
 from datadistill.report import report_blocks, to_html
@@ -96,3 +98,24 @@ def test_html_page_keeps_pictures_together_and_provenance_one_click_away(tmp_pat
     assert "<details><summary>provenance</summary><pre>" in page
     assert ("Made by command not recorded, seed 3, datadistill " in page
             and "7 iterations, 1.5 min of distillation (stopped by its time budget)." in page)
+
+
+def test_a_whole_data_cache_folder_gives_the_upper_bound_table(tmp_path, digits):
+    from datadistill.baselines import WHOLE_CACHE, whole_dataset
+    from datadistill.evaluate import EvalSpec, get_protocol
+
+    cache = tmp_path / "cache"
+    proto = get_protocol("quick", epochs=2, precision="fp32")
+    first = whole_dataset(digits, EvalSpec("mlp", proto, runs=2, seed=0), cache_dir=cache)
+    other = whole_dataset(digits, EvalSpec("mlp", proto, runs=1, seed=1), cache_dir=cache)
+    with (cache / WHOLE_CACHE).open("a") as f:  # a ConvNet bound of MNIST, which the papers publish
+        key = {"dataset": "mnist", "n_train": 60000, "n_test": 10000, "model": "convnet", "model_kw": {},
+               "protocol": {"name": "whole", "epochs": 20}, "seed": 0}
+        f.write(json.dumps({"key": key, "model_index": 0, "acc": 99.5}) + "\n")
+    run = random_real(digits, 1, seed=0).save(tmp_path / "run" / "synthetic.safetensors").parent
+    blocks = report_blocks([run, cache])
+    rows = _tables(blocks)[("dataset", "model", "epochs", "accuracy %", "published")]
+    pooled = EvalResult("quick", "mlp", first.accs + other.accs, 0)  # both seeds' networks in one cell
+    assert rows == [["digits", "mlp", "2", f"{pooled.mean:.2f} +- {pooled.std:.2f} (n=3)", "-"],
+                    ["mnist", "convnet", "20", "99.50 (n=1)", "99.6 +- 0.0"]]
+    assert not any(b[0] == "p" and b[1].startswith("Left out") for b in blocks)  # a cache it reads is not left out

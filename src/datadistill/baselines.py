@@ -1,6 +1,7 @@
 """Reference points for every distilled set: random real images at the same IPC, and the whole dataset."""
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -11,7 +12,7 @@ import torch
 from .augment import AUGMENTATIONS
 from .data import DataLike, DatasetSplits, resolve_data
 from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_tensors
-from .evaluate.cache import AccuracyCache, run_note
+from .evaluate.cache import AccuracyCache, cached_evaluations, run_note
 from .registry import Registry
 from .seeding import make_generator
 from .synthetic import SyntheticSet
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 # Whole-dataset recipe: the evaluation SGD settings, bf16 autocast, 20 epochs with the step decay at half
 # (results cached by whole_dataset). Not a paper protocol: the papers train to convergence on a GPU.
 WHOLE = Protocol("whole", epochs=20, precision="bf16")
+WHOLE_CACHE = "whole.jsonl"  # whole_dataset's accuracies, in its cache_dir
 # Toneva et al.'s MNIST counting run (run_mnist.py of their code): their small CNN (here LeNet), SGD lr 0.01,
 # momentum 0.5, no weight decay, batch 64, 200 epochs at a constant lr, no augmentation.
 TONEVA_MNIST = Protocol("toneva-mnist", epochs=200, momentum=0.5, weight_decay=0.0, batch_size=64, decay_factor=1.0)
@@ -82,7 +84,7 @@ def whole_dataset(data: DataLike, spec: EvalSpec, cache_dir: Path | str | None =
     x, y = data.train.images, data.train.labels
     if cache_dir is None:
         return evaluate_tensors(x, y, data.info, data.test, spec, on_model=on_model)
-    cache = AccuracyCache(Path(cache_dir) / "whole.jsonl", {
+    cache = AccuracyCache(Path(cache_dir) / WHOLE_CACHE, {
         "dataset": data.info.name, "n_train": len(data.train), "n_test": len(data.test), "model": spec.model,
         "model_kw": dict(spec.model_kw), "protocol": spec.protocol.to_dict(), "seed": spec.seed},
         note=run_note(spec))
@@ -91,6 +93,24 @@ def whole_dataset(data: DataLike, spec: EvalSpec, cache_dir: Path | str | None =
                            checkpoint_dir=None if spec.batched else Path(cache_dir) / "whole-progress" / cache.digest)
     res.config["cached_models"] = len(known)
     return res
+
+
+def cached_whole(cache_dir: str | Path) -> list[EvalResult]:
+    """The whole-dataset accuracies whole_dataset kept in `cache_dir`: one result per dataset, model and recipe,
+    pooling the networks of every seed (ordered by seed, then model index). config holds the dataset, the
+    recipe's epochs and the training split's size. [] when the folder holds none."""
+    pooled: dict[str, tuple[dict, list[tuple[int, int, float]]]] = {}
+    for key, accs in cached_evaluations(Path(cache_dir) / WHOLE_CACHE):
+        rest = {k: v for k, v in key.items() if k != "seed"}
+        entry = pooled.setdefault(json.dumps(rest, sort_keys=True), (rest, []))
+        entry[1].extend((int(key.get("seed", 0)), i, a) for i, a in accs.items())
+    results = []
+    for rest, models in pooled.values():
+        models.sort()
+        results.append(EvalResult(rest["protocol"]["name"], rest["model"], [a for _, _, a in models], models[0][0],
+                                  {"dataset": rest["dataset"], "epochs": rest["protocol"]["epochs"],
+                                   "n_train": rest["n_train"], "seeds": sorted({s for s, _, _ in models})}))
+    return results
 
 
 def class_average(data: DataLike, ipc: int = 1, seed: int = 0) -> SyntheticSet:

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .baselines import WHOLE_CACHE, cached_whole
 from .errors import ArtifactError
 from .evaluate.train import EvalResult
 from .methods import method_label
+from .published import WHOLE as PUBLISHED_WHOLE
 from .published import published, published_crossarch, within_std
 from .synthetic import SyntheticSet, resolve_artifact
 
@@ -284,15 +286,33 @@ def _nas_blocks(folder: Path) -> list[Block]:
             ("img", f"{folder.name}_ranks.png", _png(fig), "each candidate: proxy vs full-data validation accuracy")]
 
 
-# application results folders the report recognises: (how to tell one, its section)
+def _whole_blocks(folder: Path) -> list[Block]:
+    """A cache folder of whole-dataset accuracies (baselines.whole_dataset's): the upper bound of each dataset
+    and network, one row per recipe length, beside the papers' figure (ConvNet only)."""
+    rows = []
+    for res in sorted(cached_whole(folder), key=lambda r: (r.config["dataset"], r.model, r.config["epochs"])):
+        dataset = res.config["dataset"]
+        pub = PUBLISHED_WHOLE.get(dataset) if res.model == "convnet" else None
+        mark = " ✓" if within_std(res.mean, pub) else ""
+        rows.append([dataset, res.model, str(res.config["epochs"]), f"{_fmt(res)}{mark}", pub or "-"])
+    return [("h2", f"Upper bound: networks trained on the whole training split ({folder.name})"),
+            ("p", "The whole-dataset column of the papers' Table 1, for every network trained so far with the "
+                  "recipe in baselines.WHOLE (epochs as stated; the papers train to convergence and publish the "
+                  "ConvNet's figure only). ✓: within the published std."),
+            ("table", ["dataset", "model", "epochs", "accuracy %", "published"], rows)]
+
+
+# results folders other than distilled sets that the report recognises: (how to tell one, its section)
 APP_SECTIONS: dict[str, tuple[Callable[[Path], bool], Callable[[Path], list[Block]]]] = {
     "continual": (lambda p: (p / "runs.jsonl").exists() and (p / "config.json").exists(), _continual_blocks),
     "nas": (lambda p: (p / "search.jsonl").exists() and (p / "config.json").exists(), _nas_blocks),
+    "whole": (lambda p: (p / WHOLE_CACHE).exists(), _whole_blocks),
 }
 
 
 def app_kind(path: str | Path) -> str | None:
-    """'continual' / 'nas' for an application's results folder, None otherwise."""
+    """'continual' / 'nas' for an application's results folder, 'whole' for a cache folder of whole-dataset
+    accuracies, None otherwise."""
     path = Path(path)
     return next((k for k, (is_it, _) in APP_SECTIONS.items() if path.is_dir() and is_it(path)), None)
 

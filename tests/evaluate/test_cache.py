@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from datadistill import api
-from datadistill.evaluate.cache import AccuracyCache, tensor_digest
+from datadistill.evaluate.cache import AccuracyCache, cached_evaluations, tensor_digest
 
 
 def test_kept_accuracies_come_back_under_their_key_only(tmp_path):
@@ -25,6 +25,18 @@ def test_kept_accuracies_come_back_under_their_key_only(tmp_path):
     assert AccuracyCache(file, {"set": "a", "seed": 1}).known(5) == {}
     first = json.loads(file.read_text().splitlines()[0])
     assert first == {"key": {"set": "a", "seed": 0}, "model_index": 0, "acc": 91.25, "precision": "fp32"}
+
+
+def test_a_cache_file_lists_every_key_with_its_models(tmp_path):
+    file = tmp_path / "acc.jsonl"
+    assert cached_evaluations(file) == []
+    a, b = AccuracyCache(file, {"set": "a"}), AccuracyCache(file, {"set": "b"})
+    a.keep(1, 80.0)
+    b.keep(0, 10.0)
+    a.keep(0, 70.0)
+    a.keep(1, 85.0)  # the same model again: the later line wins, as in known()
+    assert cached_evaluations(file) == [({"set": "a"}, {1: 85.0, 0: 70.0}), ({"set": "b"}, {0: 10.0})]
+    assert dict(cached_evaluations(file)[0][1]) == a.known(2)
 
 
 def test_tensor_digest_tells_sets_apart():

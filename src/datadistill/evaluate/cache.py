@@ -76,6 +76,21 @@ class AccuracyCache:
             f.write(json.dumps({"key": self.key, "model_index": index, "acc": acc, **self.note}) + "\n")
 
 
+def cached_evaluations(file: Path | str) -> list[tuple[dict[str, Any], dict[int, float]]]:
+    """Every key of a cache file with its models' accuracies (a later line of a model wins), keys in the order
+    the file first names them; [] when there is no file."""
+    found: dict[str, tuple[dict[str, Any], dict[int, float]]] = {}
+    file = Path(file)
+    if not file.exists():
+        return []
+    for line in file.read_text().splitlines():
+        rec = json.loads(line) if line.strip() else {}
+        if "key" in rec and "acc" in rec:
+            tag = json.dumps(rec["key"], sort_keys=True)
+            found.setdefault(tag, (rec["key"], {}))[1][int(rec["model_index"])] = float(rec["acc"])
+    return list(found.values())
+
+
 def set_evaluation_cache(file: Path | str, images: Tensor, labels: Tensor, lrs: Tensor | None, test: RealData,
                          spec: EvalSpec, **key: Any) -> AccuracyCache:
     """The cache of one evaluation of a set: keyed by the set's content, the size of the test split, the model,
@@ -99,4 +114,4 @@ def run_note(spec: EvalSpec) -> dict[str, Any]:
     return note
 
 
-__all__ = ["AccuracyCache", "run_note", "set_evaluation_cache", "tensor_digest"]
+__all__ = ["AccuracyCache", "cached_evaluations", "run_note", "set_evaluation_cache", "tensor_digest"]
