@@ -2,8 +2,9 @@
 
 The page shows, per set, its image grid (de-normalised, inverse-ZCA), its accuracy-versus-iteration curve and
 provenance (command, seed, version, distillation time); and across sets the papers' tables: methods x IPC
-with ours beside the published numbers, and the cross-architecture matrix. Numbers come from evaluations
-already stored in the artifacts and metrics (nothing is retrained here).
+with ours beside the published numbers, the cross-architecture matrix, and (given a cache folder of
+whole_dataset's) the whole-dataset upper bound. Numbers come from evaluations already stored in the artifacts,
+metrics and caches (nothing is retrained here).
 """
 from __future__ import annotations
 
