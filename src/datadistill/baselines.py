@@ -1,6 +1,7 @@
 """Reference points for every distilled set: random real images at the same IPC, and the whole dataset."""
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -77,7 +78,7 @@ def whole_dataset(data: DataLike, spec: EvalSpec, cache_dir: Path | str | None =
     known, under a key of dataset, split sizes, model, protocol and seed; a later call with the same key trains
     only the models the cache lacks (so a longer or interrupted run continues where it stopped). A model in
     training is saved after every epoch under `<cache_dir>/whole-progress/`, so an interruption loses at most
-    one epoch.
+    one epoch; the folder is removed once every model is tested.
     """
     spec = spec if spec.protocol is not None else EvalSpec(**{**spec.__dict__, "protocol": WHOLE})
     data = resolve_data(data)
@@ -89,9 +90,14 @@ def whole_dataset(data: DataLike, spec: EvalSpec, cache_dir: Path | str | None =
         "model_kw": dict(spec.model_kw), "protocol": spec.protocol.to_dict(), "seed": spec.seed},
         note=run_note(spec))
     known = cache.known(spec.runs)
+    progress = None if spec.batched else Path(cache_dir) / "whole-progress" / cache.digest
     res = evaluate_tensors(x, y, data.info, data.test, spec, on_model=cache.keeping(on_model), known=known,
-                           checkpoint_dir=None if spec.batched else Path(cache_dir) / "whole-progress" / cache.digest)
+                           checkpoint_dir=progress)
     res.config["cached_models"] = len(known)
+    if progress is not None:  # every model is tested and its file gone: leave no empty folders behind
+        for folder in (progress, progress.parent):
+            with contextlib.suppress(OSError):  # absent, or still holding another key's training
+                folder.rmdir()
     return res
 
 
