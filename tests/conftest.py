@@ -31,3 +31,23 @@ def digits_experts(digits, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("experts")
     return train_experts(digits, ExpertConfig(epochs=4, precision="fp32", lr=0.01), out, num=3)
+
+
+@pytest.fixture(scope="session")
+def random_real_acc(digits):
+    """The baseline of the methods' learning tests: mean test accuracy of 2 ConvNets trained 150 epochs (the
+    DC recipe, no augmentation) on random real images at IPC 1 picked with `seed`; each seed is trained once
+    per session and shared by DC, DSA, DM and MTT."""
+    from datadistill import random_real
+    from datadistill.evaluate import EvalSpec, Protocol, evaluate_tensors
+
+    known: dict[int, float] = {}
+
+    def acc(seed: int) -> float:
+        if seed not in known:
+            real = random_real(digits, 1, seed)
+            spec = EvalSpec("convnet", Protocol("test", epochs=150), runs=2, seed=seed)
+            known[seed] = evaluate_tensors(real.images, real.labels, digits.info, digits.test, spec).mean
+        return known[seed]
+
+    return acc

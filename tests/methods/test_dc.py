@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from datadistill import distill, random_real
+from datadistill import distill
 from datadistill.errors import ConfigError
 from datadistill.evaluate import EvalSpec, Protocol, evaluate_tensors
 from datadistill.methods import METHODS, DistillContext, create_method
@@ -23,11 +23,11 @@ def test_published_loops_and_rule_for_other_ipcs():
 
 
 @pytest.mark.parametrize("method", ["dc", "dsa"])
-def test_beats_random_real_at_ipc1(method, digits):
+def test_beats_random_real_at_ipc1(method, digits, random_real_acc):
     margins = []
-    for seed in (0, 1, 2):
-        syn = distill(digits, method, ipc=1, iterations=30, seed=seed)  # margins ~20 points at 30 or 60
-        margins.append(_acc(syn, digits, seed) - _acc(random_real(digits, 1, seed), digits, seed))
+    for seed in (0, 1, 2):  # margins measured 14-19 points (DC) and 16-22 (DSA) at 15 iterations, ~20 at 30
+        syn = distill(digits, method, ipc=1, iterations=15, seed=seed)
+        margins.append(_acc(syn, digits, seed) - random_real_acc(seed))
     assert min(margins) > 0 and sum(margins) / 3 > 5.0, margins
 
 

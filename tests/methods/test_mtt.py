@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from datadistill import distill, evaluate, random_real
+from datadistill import distill, evaluate
 from datadistill.data.base import DatasetSplits
 from datadistill.errors import ConfigError
 from datadistill.evaluate import get_protocol
@@ -12,7 +12,6 @@ from datadistill.methods.mtt import published_settings
 from datadistill.seeding import make_generator
 
 LEARNED = get_protocol("mtt2022", name="test-learned-lr", epochs=150, augment="none")
-FIXED = get_protocol("dc2021", name="test", epochs=150)
 
 
 def _mtt(data, ipc, **kw):
@@ -54,16 +53,15 @@ def test_constant_memory_gives_the_plain_gradient(digits, digits_experts, batch_
     torch.testing.assert_close(const.syn_lr.grad, plain.syn_lr.grad, rtol=1e-4, atol=1e-7)
 
 
-def test_beats_random_real_at_ipc1_and_evaluates_with_the_learned_lr(digits, digits_experts):
+def test_beats_random_real_at_ipc1_and_evaluates_with_the_learned_lr(digits, digits_experts, random_real_acc):
     margins = []
-    for seed in (0, 1, 2):
-        syn = distill(digits, "mtt", ipc=1, iterations=30, seed=seed, expert_dir=str(digits_experts.path),
+    for seed in (0, 1, 2):  # margins measured 17-23 points at 10 iterations (and at 30)
+        syn = distill(digits, "mtt", ipc=1, iterations=10, seed=seed, expert_dir=str(digits_experts.path),
                       syn_steps=10, expert_epochs=2, max_start_epoch=2, lr_img=100.0, lr_lr=1e-5,
                       lr_teacher=0.01)
         assert syn.lrs.shape == (1,) and syn.config["protocol"] == "mtt2022"
         ours = evaluate(syn, digits, runs=2, protocol=LEARNED, seed=seed).mean
-        base = evaluate(random_real(digits, 1, seed), digits, runs=2, protocol=FIXED, seed=seed).mean
-        margins.append(ours - base)
+        margins.append(ours - random_real_acc(seed))
     assert min(margins) > 0 and sum(margins) / 3 > 5.0, margins
 
 
