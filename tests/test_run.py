@@ -13,9 +13,15 @@ class StopAt(Exception):
     pass
 
 
-def test_resume_equals_uninterrupted(tmp_path, digits):
-    full = distill(digits, "dsa", ipc=2, iterations=6, seed=3, out=tmp_path / "full", checkpoint_every=2,
-                   outer_loop=2, inner_loop=2)
+@pytest.fixture(scope="module")
+def full(digits, tmp_path_factory):
+    """The uninterrupted run both resume tests compare with (its checkpoints every 2 iterations change nothing
+    in the result: the Ctrl-C test's run checkpoints only when stopped)."""
+    return distill(digits, "dsa", ipc=2, iterations=6, seed=3, out=tmp_path_factory.mktemp("full"),
+                   checkpoint_every=2, outer_loop=2, inner_loop=2)
+
+
+def test_resume_equals_uninterrupted(tmp_path, digits, full):
 
     def interrupt(event):
         if event["event"] == "step" and event["iteration"] == 4:
@@ -32,9 +38,8 @@ def test_resume_equals_uninterrupted(tmp_path, digits):
     assert torch.equal(load(tmp_path / "cut").images, full.images)
 
 
-def test_ctrl_c_keeps_every_finished_iteration_and_resumes_exactly(tmp_path, digits):
+def test_ctrl_c_keeps_every_finished_iteration_and_resumes_exactly(tmp_path, digits, full):
     kw = dict(ipc=2, iterations=6, seed=3, checkpoint_every=100, outer_loop=2, inner_loop=2)
-    full = distill(digits, "dsa", out=tmp_path / "full", **kw)
 
     def ctrl_c(event):
         if event["event"] == "step" and event["iteration"] == 3:

@@ -14,12 +14,12 @@ def _shifted(digits):
 
 def test_memory_keeps_the_first_task(digits):
     tasks = [digits, _shifted(digits)]
-    base = dict(tasks=("digits", "digits-shifted"), epochs=15, memory_per_class=10, precision="fp32")
+    base = dict(tasks=("digits", "digits-shifted"), epochs=8, memory_per_class=10, precision="fp32")
     without = run_continual(ContinualConfig(fill="none", **base), tasks)
     herding = run_continual(ContinualConfig(fill="herding", **base), tasks)
     assert len(herding) == 2 and len(herding[1]) == 2
     assert herding[0][0] > 80  # task 1 learned
-    assert herding[1][0] > without[1][0] + 10, (herding, without)
+    assert herding[1][0] > without[1][0] + 10, (herding, without)  # measured 64.9 vs 46.5 at 8 epochs
 
 
 def test_kd_and_condensed_memory_run(digits):

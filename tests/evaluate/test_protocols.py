@@ -37,8 +37,8 @@ def test_evaluation_is_seeded_and_reports_every_run(digits):
 def test_whole_dataset_upper_bound_is_high(digits):
     from datadistill import whole_dataset
 
-    res = whole_dataset(digits, EvalSpec("convnet", get_protocol("quick", epochs=40), runs=1))
-    assert res.mean > 90.0
+    res = whole_dataset(digits, EvalSpec("convnet", get_protocol("quick", epochs=20), runs=1))
+    assert res.mean > 95.0  # measured 97.5 (98.9 at 40 epochs); random real images at IPC 1 reach ~65-70
 
 
 @pytest.mark.parametrize("native", ["0", "1"])
