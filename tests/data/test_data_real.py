@@ -90,6 +90,19 @@ def test_digits_counts_and_fixed_stratified_split(digits):
     assert abs(float(digits.train.images.std()) - 1.0) < 0.01
 
 
+def test_digits_read_from_the_bundled_file_equal_scikit_learns_loader(digits, monkeypatch):
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    from datadistill.data import digits as digits_mod
+
+    images, target = digits_mod._read_bundled()
+    bunch = sk_load_digits()
+    assert np.array_equal(images, bunch.images) and np.array_equal(target, bunch.target)
+    monkeypatch.setattr(digits_mod, "_bundled_file", lambda: None)  # another layout: sklearn's own loader
+    again = load_dataset("digits")
+    assert torch.equal(again.train.images, digits.train.images) and torch.equal(again.test.labels, digits.test.labels)
+
+
 def test_digits_resize(digits):
     big = load_dataset("digits", size=28)
     assert big.train.images.shape == (len(digits.train), 1, 28, 28)
