@@ -22,7 +22,6 @@ def full(digits, tmp_path_factory):
 
 
 def test_resume_equals_uninterrupted(tmp_path, digits, full):
-
     def interrupt(event):
         if event["event"] == "step" and event["iteration"] == 4:
             raise StopAt()  # dies during iteration 5, after the checkpoint at 4 completed iterations
