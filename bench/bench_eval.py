@@ -4,6 +4,8 @@
   python bench/bench_eval.py --models 20 --epochs 30             # a shortened run (says so)
   python bench/bench_eval.py --compare compile --protocol dc2021-aug --models 3 --epochs 1000
                                                                  # torch.compile vs eager, the MNIST protocol
+  python bench/bench_eval.py --compare allocator --protocol quick --ipc 1 --models 5
+                                                                 # glibc heap kept (2 GB) vs trimmed at 1 GB
 
 The set is random real MNIST images (the cost does not depend on what the images are). Both paths use the
 same seeds; the accuracies are printed side by side (they agree up to float summation order).
@@ -20,14 +22,18 @@ from common import ROOT, append_jsonl, append_markdown, command_line, machine, p
 
 from datadistill import api, random_real  # noqa: E402
 from datadistill.evaluate import EvalSpec, evaluate_tensors, get_protocol  # noqa: E402
-from datadistill.runtime import setup_runtime  # noqa: E402
+from datadistill.runtime import setup_runtime, tune_allocator  # noqa: E402
 
-# --compare: the two paths, each (bench name, row label, EvalSpec options)
+# --compare: the two paths, each (bench name, row label, EvalSpec options, process setting applied first)
 PATHS = {
-    "batched": [("eval_batched", "batched (vmap over stacked parameters)", {"batched": True}),
-                ("eval_sequential", "sequential (one model after another)", {})],
-    "compile": [("eval_compiled", "compiled (torch.compile, inductor)", {"compile": True}),
-                ("eval_eager", "eager", {})],
+    "batched": [("eval_batched", "batched (vmap over stacked parameters)", {"batched": True}, None),
+                ("eval_sequential", "sequential (one model after another)", {}, None)],
+    "compile": [("eval_compiled", "compiled (torch.compile, inductor)", {"compile": True}, None),
+                ("eval_eager", "eager", {}, None)],
+    # runtime.tune_allocator's thresholds now, and before 2026-12-04 (trim at 1 GB, glibc's 128 KB top pad)
+    "allocator": [("eval_heap_kept", "heap kept (trimmed at 2 GB free, 256 MB top pad)", {}, tune_allocator),
+                  ("eval_heap_trimmed", "heap trimmed (at 1 GB free, 128 KB top pad)", {},
+                   lambda: tune_allocator(keep_free=2**30, top_pad=128 * 1024))],
 }
 
 
@@ -48,7 +54,9 @@ def main() -> None:
     proto = get_protocol(args.protocol, epochs=full.epochs if args.epochs is None else args.epochs)
     paths = PATHS[args.compare]
     res, wall = [], []
-    for _, _, options in paths:
+    for _, _, options, prepare in paths:
+        if prepare is not None:
+            prepare()
         t0 = time.perf_counter()
         res.append(evaluate_tensors(syn.images, syn.labels, data.info, data.test,
                                     EvalSpec(args.model, proto, args.models, seed=0, **options)))
@@ -56,7 +64,7 @@ def main() -> None:
     speed = wall[1] / wall[0]
     diff = max(abs(a - b) for a, b in zip(res[0].accs, res[1].accs))
     short = "" if proto.epochs == full.epochs else f" (shortened: {proto.epochs} of the protocol's {full.epochs} epochs)"
-    for (bench, _, _), r, w in zip(paths, res, wall):
+    for (bench, *_), r, w in zip(paths, res, wall):
         append_jsonl({"bench": bench, "method": "random", "dataset": "mnist", "ipc": args.ipc,
                       "protocol": f"{proto.name}/{proto.epochs}ep", "acc_mean": round(r.mean, 2),
                       "acc_std": round(r.std, 2), "n_models": args.models, "iterations": proto.epochs,
@@ -64,7 +72,7 @@ def main() -> None:
                       "command": command_line(), "speedup": round(speed, 2), "model": args.model,
                       "precision": r.config["precision"]})
     m = machine()
-    rows = "".join(f"| {label} | {w:.0f} s | {r.mean:.2f} +- {r.std:.2f} |\n" for (_, label, _), r, w in
+    rows = "".join(f"| {label} | {w:.0f} s | {r.mean:.2f} +- {r.std:.2f} |\n" for (_, label, *_), r, w in
                    zip(paths, res, wall))
     append_markdown(
         f"Evaluation of {args.models} {args.model}s on MNIST IPC {args.ipc}, {proto.name}: "
