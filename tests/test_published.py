@@ -25,3 +25,11 @@ def test_within_std_reads_the_published_figure():
     assert within_std(90.8, "89.2 +- 1.6") is True and within_std(90.81, "89.2 +- 1.6") is False
     assert within_std(87.6, "89.2 +- 1.6") is True and within_std(87.5, "89.2 +- 1.6") is False
     assert within_std(97.0, "97.8") is None and within_std(97.0, None) is None
+
+
+def test_optimal_random_selection_figures_by_top_count():
+    from datadistill.published import published_ors
+
+    assert published_ors("mnist", 1) == {10: "78.2 +- 1.7", 100: "74.4 +- 1.8", 1000: "64.3 +- 6.1"}
+    assert published_ors("fashion-mnist", 10)[100] == "76.4 +- 0.6"
+    assert published_ors("mnist", 50) == {}

@@ -241,3 +241,27 @@ def test_a_cache_without_the_learned_record_retrains_only_when_asked_for_it(sour
 def test_ipc_too_large_is_an_error(source):
     with pytest.raises(ConfigError, match="out of range"):
         select("random", source, 100_000)
+
+
+def test_the_optimal_random_selection_is_the_best_of_its_validation_ranking(source, digits, tmp_path, monkeypatch):
+    from datadistill.coresets.optimal import rank_random_sets
+    from datadistill.evaluate import train as train_module
+    from datadistill.seeding import make_generator
+
+    opts = {"candidates": 4, "protocol": get_protocol("quick", epochs=20), "val_fraction": 0.2}
+    file = tmp_path / "screen.jsonl"
+    ranked = rank_random_sets(source, 2, make_generator(5, "ors"), cache_file=file, **opts)
+    accs = [c.val_acc for c in ranked]
+    assert accs == sorted(accs, reverse=True) and sorted(c.draw for c in ranked) == [0, 1, 2, 3]
+    assert len({tuple(c.indices.reshape(-1).tolist()) for c in ranked}) == 4  # four different draws
+    _, held = digits.train.validation_indices(0.2, make_generator(5, "ors"))
+    for c in ranked:  # no candidate holds a validation image
+        assert not set(c.indices.reshape(-1).tolist()) & set(held.tolist())
+    best = SELECTIONS.get("optimal_random")(source, 2, make_generator(5, "ors"), **opts)
+    assert torch.equal(best, ranked[0].indices)
+    assert len(file.read_text().splitlines()) == 4  # one validation accuracy per candidate, kept as it is known
+    # a second ranking of the same candidates trains nothing: every accuracy comes from the cache
+    monkeypatch.setattr(train_module, "train_network", lambda *a, **k: pytest.fail("retrained a screened set"))
+    again = rank_random_sets(source, 2, make_generator(5, "ors"), cache_file=file, **opts)
+    assert [(c.draw, c.val_acc) for c in again] == [(c.draw, c.val_acc) for c in ranked]
+    assert torch.equal(again[0].indices, best)
