@@ -265,3 +265,19 @@ def test_the_optimal_random_selection_is_the_best_of_its_validation_ranking(sour
     again = rank_random_sets(source, 2, make_generator(5, "ors"), cache_file=file, **opts)
     assert [(c.draw, c.val_acc) for c in again] == [(c.draw, c.val_acc) for c in ranked]
     assert torch.equal(again[0].indices, best)
+
+
+def test_optimal_random_keeps_its_screening_in_the_sources_cache_folder(digits, tmp_path, caplog):
+    from datadistill.coresets.optimal import SCREEN_CACHE
+
+    opts = {"candidates": 3, "protocol": get_protocol("quick", epochs=5), "val_fraction": 0.2}
+    cached = SelectionSource(digits, seed=0, cache_dir=tmp_path / "cache", recipe=RECIPE)
+    picked = select("optimal_random", cached, 1, seed=2, **opts)
+    assert len((tmp_path / "cache" / SCREEN_CACHE).read_text().splitlines()) == 3
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    unwritable = SelectionSource(digits, seed=0, cache_dir=blocker / "cache", recipe=RECIPE)
+    assert torch.equal(select("optimal_random", unwritable, 1, seed=2, **opts), picked)  # the same, uncached
+    assert "could not keep the screened sets' accuracies" in caplog.text
+    uncached = SelectionSource(digits, seed=0, cache=False, recipe=RECIPE)
+    assert torch.equal(select("optimal_random", uncached, 1, seed=2, **opts), picked)

@@ -7,6 +7,7 @@ takes its first entry), and bench/bench_ors.py evaluates its top sets under the 
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from ..evaluate import EvalSpec, Protocol, evaluate_tensors, get_protocol
 from ..evaluate.cache import set_evaluation_cache, tensor_digest
 from . import SELECTIONS
 from .source import SelectionSource
+
+log = logging.getLogger(__name__)
+SCREEN_CACHE = "optimal_random.jsonl"  # in the source's cache folder: every screened candidate's accuracy
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,10 @@ def rank_random_sets(source: SelectionSource, ipc: int, generator: torch.Generat
                      cache_file: str | Path | None = None) -> list[Candidate]:
     """`candidates` random sets (IPC images per class from the training split minus a stratified validation
     split), each judged by one `model` trained on it with `protocol` and tested on the validation split; best
-    first, ties in the order of drawing. With `cache_file` (JSON lines) each candidate's validation accuracy is
-    kept as soon as it is known, and a later ranking of the same candidates trains only those it lacks."""
+    first, ties in the order of drawing. Each candidate's validation accuracy is kept in `cache_file` (JSON
+    lines; default: SCREEN_CACHE in the source's cache folder, none when the source does not cache) as soon as it
+    is known, so a ranking stopped part-way, or repeated, trains only the candidates the file lacks."""
+    cache_file = cache_file if cache_file is not None else _default_cache(source)
     train, info = source.data.train, source.data.info
     rest, held = train.validation_indices(val_fraction, generator)
     val = train.subset(held)
@@ -54,6 +60,21 @@ def rank_random_sets(source: SelectionSource, ipc: int, generator: torch.Generat
         acc = evaluate_tensors(x, y, info, val, spec, known=known, on_model=keep).mean
         ranked.append(Candidate(idx, acc, draw))
     return sorted(ranked, key=lambda c: (-c.val_acc, c.draw))
+
+
+def _default_cache(source: SelectionSource) -> Path | None:
+    """SCREEN_CACHE in the source's cache folder when it caches and the folder is writable; else None (warned)."""
+    if not source.cache:
+        return None
+    file = source.cache_folder / SCREEN_CACHE
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.touch()
+    except OSError as err:
+        log.warning("could not keep the screened sets' accuracies in %s (%s); pass a writable cache folder "
+                    "(cache_dir) to resume a stopped ranking", file.parent, err)
+        return None
+    return file
 
 
 @SELECTIONS.register("optimal_random", "optimal")

@@ -56,11 +56,15 @@ class SelectionSource:
         return json.dumps(self.recipe.to_dict(), sort_keys=True)
 
     @property
+    def cache_folder(self) -> Path:
+        """Where this source caches what it computes: cache_dir, else <data root>/<dataset>/cache."""
+        return Path(self.cache_dir) if self.cache_dir else dataset_cache_dir(self.data.info.name)
+
+    @property
     def _plain_cache_file(self) -> Path:
-        folder = Path(self.cache_dir) if self.cache_dir else dataset_cache_dir(self.data.info.name)
         # the training-set size is in the name, so a network for a split (e.g. train minus a validation part)
         # never overwrites the one for the whole training set
-        return folder / f"{self.data.info.name}_{self.model}_s{self.seed}_n{len(self.data.train)}.safetensors"
+        return self.cache_folder / f"{self.data.info.name}_{self.model}_s{self.seed}_n{len(self.data.train)}.safetensors"
 
     @property
     def cache_file(self) -> Path:
