@@ -313,7 +313,8 @@ BASELINE_HELP = {
     "kcenter": "k-center greedy: images covering the class in feature space (whole-data ConvNet features).",
     "forgetting": "The most forgotten images of each class while a ConvNet trains on the whole data "
                   "(--opt never_learned=first puts never-learned images first, as Toneva et al.).",
-    "optimal_random": "Best of N random sets, judged on a validation split of the training data (--opt candidates=N).",
+    "optimal_random": "Best of N random sets, judged on a validation split of the training data (--opt candidates=N; "
+                      "each screened set's accuracy is cached, so a stopped selection resumes).",
 }
 for _name, _help in BASELINE_HELP.items():
     baseline_app.command(_name, help=_help + " Saved as an artifact; --runs N evaluates it.")(_baseline_command(_name))
