@@ -77,6 +77,7 @@ def test_bad_input_gives_one_line_errors(tmp_path):
         ("distill", "--opt", "lr_img=fast", "--out", str(tmp_path / "h")),
         ("distill", "--iterations", "-1", "--out", str(tmp_path / "i")),
         ("nas", "--dataset", "digits", "--proxy", "runs/x", "--out", str(tmp_path / "j")),
+        ("distill", "--model", "convnet:depth=deep", "--iterations", "1", "--out", str(tmp_path / "k")),
     ]
     for args in cases:
         res = invoke(*args)
@@ -112,6 +113,22 @@ def test_experts_then_mtt_with_resume_and_zca(tmp_path):
     res = invoke("distill", "--method", "mtt", "--experts", str(buf), "--iterations", "1",
                  "--out", str(tmp_path / "nozca"))
     assert res.exit_code == 2 and "trained with --zca 0.1" in res.output
+
+
+def test_ablation_networks_are_model_specs_on_both_sides(tmp_path):
+    out = tmp_path / "bn"
+    res = invoke("distill", "--method", "dc", "--model", "convnet:width=16:norm=batchnorm", "--iterations", "2",
+                 "--final-eval", "1", "--protocol", "quick", "--out", str(out), "--no-compare-random")
+    assert res.exit_code == 0, res.output
+    res = invoke("evaluate", str(out), "--model", "convnet:depth=1:act=sigmoid:pooling=maxpooling", "--runs", "1",
+                 "--protocol", "quick")
+    assert res.exit_code == 0, res.output
+    from datadistill import load
+
+    syn = load(out)
+    assert syn.config["model"] == "convnet:width=16:norm=batchnorm"
+    assert [e["model"] for e in syn.evaluations] == ["convnet:width=16:norm=batchnorm",
+                                                     "convnet:depth=1:act=sigmoid:pooling=maxpooling"]
 
 
 def test_dm_from_the_cli(tmp_path):

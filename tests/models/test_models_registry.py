@@ -6,7 +6,14 @@ import torch
 from torch import nn
 
 from datadistill.errors import ConfigError
-from datadistill.models import MODELS, create_model, has_batchnorm, init_weights, list_models
+from datadistill.models import (
+    MODELS,
+    create_model,
+    has_batchnorm,
+    init_weights,
+    list_models,
+    parse_model_spec,
+)
 
 SHAPES = [(1, (28, 28)), (3, (32, 32))]
 
@@ -81,6 +88,36 @@ def test_unknown_model_and_option() -> None:
     with pytest.raises(ConfigError) as err:
         create_model("mlp", 3, 10, 32, widht=3)
     assert "widht" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_model_spec_builds_the_network_its_options_name() -> None:
+    assert parse_model_spec("convnet:depth=4:act=sigmoid:width=32") == (
+        "convnet", {"depth": 4, "act": "sigmoid", "width": 32})
+    spec = create_model("convnet:depth=2:width=16:norm=batchnorm:pooling=maxpooling", 1, 10, 28, generator=_gen(3))
+    kw = create_model("convnet", 1, 10, 28, generator=_gen(3), depth=2, width=16, norm="batchnorm",
+                      pooling="maxpooling")
+    assert [type(m) for m in spec.modules()] == [type(m) for m in kw.modules()]
+    assert has_batchnorm(spec) and spec.feature_dim == 16 * 8 * 8
+    for (key, value), other in zip(spec.state_dict().items(), kw.state_dict().values()):
+        assert torch.equal(value, other), key
+    assert create_model("convnet_d2:width=64", 1, 10, 28).feature_dim == 64 * 8 * 8  # a variant takes options too
+    assert create_model("convnet:depth=2", 1, 10, 28, depth=2).feature_dim == 128 * 8 * 8  # same value twice: fine
+
+
+@pytest.mark.parametrize("spec,says", [
+    ("convnet:depth", "not key=value"),
+    ("convnet:depth=deep", "depth='deep'"),
+    ("convnet:depht=2", "depht"),
+    ("convnet:depth=2:depth=3", "given twice"),
+    ("convnet:act=tanh", "tanh"),
+    ("convnett:depth=2", "convnett"),
+])
+def test_a_bad_model_spec_is_one_line_config_error(spec: str, says: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        create_model(spec, 1, 10, 28)
+    assert says in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match="differently"):
+        create_model("convnet:depth=2", 1, 10, 28, depth=3)
 
 
 @pytest.mark.parametrize("name", list_models())

@@ -108,7 +108,8 @@ def distill(
     ipc: int = typer.Option(1, help="synthetic images per class"),
     out_dir: Path = typer.Option(Path("runs/latest"), "--out", help="run folder"),
     data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset files"),
-    model: str = typer.Option("convnet", help="network used for distilling"),
+    model: str = typer.Option("convnet", help="network used for distilling; options after colons make an "
+                               "ablation network, e.g. convnet:depth=2:norm=batchnorm"),
     iterations: Optional[int] = typer.Option(None, help="outer iterations (default: published)"),
     seed: int = typer.Option(0, help="one seed makes the run repeatable bit for bit"),
     dsa: Optional[bool] = typer.Option(None, "--dsa/--no-dsa", help="differentiable siamese augmentation"),
@@ -233,7 +234,8 @@ def pretrain(
 @friendly
 def evaluate(
     run: Path = typer.Argument(..., help="run folder or .safetensors artifact"),
-    model: str = typer.Option("convnet", help="architecture to train on the set"),
+    model: str = typer.Option("convnet", help="architecture to train on the set (options after colons, e.g. "
+                               "convnet:width=64:act=sigmoid)"),
     runs: int = typer.Option(5, help="number of fresh networks"),
     protocol: Optional[str] = typer.Option(None, help="protocol (default: the one the set was made for)"),
     data_root: Optional[Path] = typer.Option(None, help="folder holding the dataset files"),
@@ -350,7 +352,9 @@ def baseline_whole(
 @friendly
 def crossarch(
     runs_: list[Path] = typer.Argument(..., metavar="RUN...", help="run folders or artifacts (rows)"),
-    models: str = typer.Option("mlp,convnet,lenet,alexnet,vgg11,resnet18", help="architectures (columns)"),
+    models: str = typer.Option("mlp,convnet,lenet,alexnet,vgg11,resnet18",
+                               help="architectures (columns), comma-separated; each may carry options "
+                               "(convnet:depth=2)"),
     runs: int = typer.Option(5, help="fresh networks per cell"),
     protocol: Optional[str] = typer.Option(None, help="protocol (default: the one each set was made for)"),
     data_root: Optional[Path] = typer.Option(None),

@@ -64,7 +64,8 @@ class SelectionSource:
     def _plain_cache_file(self) -> Path:
         # the training-set size is in the name, so a network for a split (e.g. train minus a validation part)
         # never overwrites the one for the whole training set
-        return self.cache_folder / f"{self.data.info.name}_{self.model}_s{self.seed}_n{len(self.data.train)}.safetensors"
+        model = self.model.replace(":", "-")  # a model spec (convnet:depth=2) keeps the name portable
+        return self.cache_folder / f"{self.data.info.name}_{model}_s{self.seed}_n{len(self.data.train)}.safetensors"
 
     @property
     def cache_file(self) -> Path:

@@ -7,13 +7,17 @@ touching the global RNG.
 from __future__ import annotations
 
 import inspect
+import json
 import math
+import typing
+from functools import partial
 from typing import Any
 
 import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..options import typed
 from . import alexnet, convnet, lenet, mlp, resnet, vgg  # noqa: F401  (registers the families)
 from ._base import MODELS, FeatureClassifier, as_size
 
@@ -31,7 +35,40 @@ def has_batchnorm(model: nn.Module) -> bool:
     return any(isinstance(m, _BATCHNORMS) for m in model.modules())
 
 
-def _check_kwargs(name: str, factory: Any, kw: dict[str, Any]) -> None:
+SPEC_EXAMPLE = "convnet:depth=4:width=256:norm=batchnorm"
+
+
+def parse_model_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """A model spec, a registered name with options after colons, as (name, options):
+    'convnet:depth=4:act=sigmoid' -> ('convnet', {'depth': 4, 'act': 'sigmoid'}). Values are JSON literals
+    (numbers, true/false, null) or plain strings. So an ablation network is a name wherever a model is named
+    (distilling, evaluating, cross-architecture), never a code edit."""
+    name, *pairs = spec.split(":")
+    kw: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = (part.strip() for part in pair.partition("="))
+        if not sep or not key:
+            raise ConfigError(f"model option '{pair}' in '{spec}' is not key=value (e.g. {SPEC_EXAMPLE})")
+        key = key.replace("-", "_")
+        if key in kw:
+            raise ConfigError(f"model option '{key}' is given twice in '{spec}'")
+        try:
+            kw[key] = json.loads(value)
+        except json.JSONDecodeError:
+            kw[key] = value
+    return name.strip(), kw
+
+
+def _type_hints(factory: Any) -> dict[str, Any]:
+    target = factory.func if isinstance(factory, partial) else factory
+    try:
+        return typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
+    except (NameError, TypeError):  # an annotation that does not resolve: leave its values unchecked
+        return {}
+
+
+def _check_kwargs(name: str, factory: Any, kw: dict[str, Any]) -> dict[str, Any]:
+    """`kw` with each value as its parameter's type, or a one-line ConfigError naming the bad option."""
     params = inspect.signature(factory).parameters
     allowed = [k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
     unknown = sorted(set(kw) - set(allowed))
@@ -39,15 +76,23 @@ def _check_kwargs(name: str, factory: Any, kw: dict[str, Any]) -> None:
         raise ConfigError(
             f"model '{name}' got unknown option(s) {', '.join(unknown)}; allowed: {', '.join(allowed) or 'none'}"
         )
+    hints = _type_hints(factory)
+    return {k: typed(k, v, hints.get(k, Any), f"model '{name}'") for k, v in kw.items()}
 
 
 def create_model(
     name: str, in_channels: int, num_classes: int, im_size: tuple[int, int] | int, *,
     generator: torch.Generator | None = None, weight_init: str = "default", **kw: Any,
 ) -> nn.Module:
-    """Build a registered model; with `generator` its weights come from that generator only."""
-    factory = MODELS.get(name)
-    _check_kwargs(name, factory, kw)
+    """Build a registered model (`name` may carry options, see parse_model_spec); with `generator` its weights
+    come from that generator only."""
+    base, spec_kw = parse_model_spec(name)
+    clash = sorted(k for k in set(spec_kw) & set(kw) if spec_kw[k] != kw[k])
+    if clash:
+        raise ConfigError(f"model '{name}' sets {', '.join(clash)} in its name and differently as an argument; "
+                          "give each option once")
+    factory = MODELS.get(base)
+    kw = _check_kwargs(name, factory, {**spec_kw, **kw})
     size = as_size(im_size)
     if generator is None:
         model = factory(in_channels, num_classes, size, **kw)
@@ -114,4 +159,5 @@ def init_weights(model: nn.Module, generator: torch.Generator | None, scheme: st
 
 __all__ = [
     "MODELS", "FeatureClassifier", "create_model", "list_models", "has_batchnorm", "init_weights",
+    "parse_model_spec",
 ]
