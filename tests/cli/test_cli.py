@@ -18,6 +18,7 @@ def test_list_shows_registries():
     assert res.exit_code == 0
     for name in ("dc", "dsa", "digits", "mnist", "convnet", "resnet18", "dc2021"):
         assert name in res.output
+    assert "convnet:depth=4" in res.output  # how a model name takes options
 
 
 @pytest.mark.parametrize("native", ["0", "1"])

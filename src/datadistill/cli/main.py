@@ -27,7 +27,7 @@ from ..evaluate import PROTOCOLS, EvalResult, get_protocol
 from ..evaluate.crossarch import cross_architecture
 from ..experts import ExpertConfig, train_experts
 from ..methods import list_methods
-from ..models import list_models
+from ..models import SPEC_EXAMPLE, list_models
 from ..report import build_report
 from ..runtime import effective_precision, resolve_device, setup_runtime
 from ..synthetic import resolve_artifact
@@ -418,6 +418,7 @@ def list_all() -> None:
     for kind, names in (("methods", list_methods()), ("datasets", list_datasets()),
                         ("models", list_models()), ("protocols", PROTOCOLS.names())):
         table.add_row(kind, ", ".join(names))
+    table.add_row("model options", f"after colons, e.g. {SPEC_EXAMPLE} (ConvNet: width, depth, act, norm, pooling)")
     cpu = effective_precision(resolve_device("cpu"), "bf16")
     table.add_row("bf16 on this CPU", "bf16 (native)" if cpu == "bf16" else "computed in float32 (no native bf16)")
     out.print(table)

@@ -159,5 +159,5 @@ def init_weights(model: nn.Module, generator: torch.Generator | None, scheme: st
 
 __all__ = [
     "MODELS", "FeatureClassifier", "create_model", "list_models", "has_batchnorm", "init_weights",
-    "parse_model_spec",
+    "parse_model_spec", "SPEC_EXAMPLE",
 ]
