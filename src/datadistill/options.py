@@ -1,6 +1,7 @@
 """Option values checked against the type of the dataclass field they set (method configs, RunConfig)."""
 from __future__ import annotations
 
+import json
 import numbers
 import types
 import typing
@@ -26,3 +27,11 @@ def typed(key: str, value: Any, hint: Any, owner: str) -> Any:
     if base in (bool, str) and isinstance(value, base):
         return value
     raise ConfigError(f"option {key}={value!r} of {owner} must be {_KINDS[base]}{' or null' if optional else ''}")
+
+
+def literal(text: str) -> Any:
+    """A command-line value: a JSON literal (number, true/false, null) where it parses as one, else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 import signal
 import sys
@@ -28,6 +27,7 @@ from ..evaluate.crossarch import cross_architecture
 from ..experts import ExpertConfig, train_experts
 from ..methods import list_methods
 from ..models import SPEC_EXAMPLE, list_models
+from ..options import literal
 from ..report import build_report
 from ..runtime import effective_precision, resolve_device, setup_runtime
 from ..synthetic import resolve_artifact
@@ -81,10 +81,7 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
         if "=" not in pair:
             raise DatadistillError(f"option '{pair}' is not key=value (e.g. --opt lr_img=0.1)")
         k, v = pair.split("=", 1)
-        try:
-            opts[k.strip().replace("-", "_")] = json.loads(v)
-        except json.JSONDecodeError:
-            opts[k.strip().replace("-", "_")] = v
+        opts[k.strip().replace("-", "_")] = literal(v)
     return opts
 
 

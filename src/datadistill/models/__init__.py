@@ -7,7 +7,6 @@ touching the global RNG.
 from __future__ import annotations
 
 import inspect
-import json
 import math
 import typing
 from functools import partial
@@ -17,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..options import typed
+from ..options import literal, typed
 from . import alexnet, convnet, lenet, mlp, resnet, vgg  # noqa: F401  (registers the families)
 from ._base import MODELS, FeatureClassifier, as_size
 
@@ -52,10 +51,7 @@ def parse_model_spec(spec: str) -> tuple[str, dict[str, Any]]:
         key = key.replace("-", "_")
         if key in kw:
             raise ConfigError(f"model option '{key}' is given twice in '{spec}'")
-        try:
-            kw[key] = json.loads(value)
-        except json.JSONDecodeError:
-            kw[key] = value
+        kw[key] = literal(value)
     return name.strip(), kw
 
 
