@@ -1,4 +1,5 @@
-"""Option values checked against the type of the dataclass field they set (method configs, RunConfig)."""
+"""Options read from key=value text and checked against the type of the field they set (method configs,
+RunConfig, model factories)."""
 from __future__ import annotations
 
 import json
@@ -29,9 +30,14 @@ def typed(key: str, value: Any, hint: Any, owner: str) -> Any:
     raise ConfigError(f"option {key}={value!r} of {owner} must be {_KINDS[base]}{' or null' if optional else ''}")
 
 
-def literal(text: str) -> Any:
-    """A command-line value: a JSON literal (number, true/false, null) where it parses as one, else the string."""
+def key_value(pair: str, example: str) -> tuple[str, Any]:
+    """'lr-img=0.1' -> ('lr_img', 0.1): the key with dashes as underscores, the value a JSON literal (number,
+    true/false, null) where it parses as one, else the string; a one-line ConfigError citing `example` otherwise."""
+    key, sep, value = pair.partition("=")
+    key = key.strip().replace("-", "_")
+    if not sep or not key:
+        raise ConfigError(f"option '{pair}' is not key=value (e.g. {example})")
     try:
-        return json.loads(text)
+        return key, json.loads(value)
     except json.JSONDecodeError:
-        return text
+        return key, value.strip()

@@ -27,7 +27,7 @@ from ..evaluate.crossarch import cross_architecture
 from ..experts import ExpertConfig, train_experts
 from ..methods import list_methods
 from ..models import SPEC_EXAMPLE, list_models
-from ..options import literal
+from ..options import key_value
 from ..report import build_report
 from ..runtime import effective_precision, resolve_device, setup_runtime
 from ..synthetic import resolve_artifact
@@ -76,13 +76,7 @@ def parse_budget(text: Optional[str]) -> Optional[float]:
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:
     """key=value pairs with JSON-literal values (numbers, true/false, null) or plain strings."""
-    opts = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise DatadistillError(f"option '{pair}' is not key=value (e.g. --opt lr_img=0.1)")
-        k, v = pair.split("=", 1)
-        opts[k.strip().replace("-", "_")] = literal(v)
-    return opts
+    return dict(key_value(pair, "--opt lr_img=0.1") for pair in pairs)
 
 
 def start_processes(threads: Optional[int], device: str) -> World:

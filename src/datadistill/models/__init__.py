@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..options import literal, typed
+from ..options import key_value, typed
 from . import alexnet, convnet, lenet, mlp, resnet, vgg  # noqa: F401  (registers the families)
 from ._base import MODELS, FeatureClassifier, as_size
 
@@ -45,13 +45,10 @@ def parse_model_spec(spec: str) -> tuple[str, dict[str, Any]]:
     name, *pairs = spec.split(":")
     kw: dict[str, Any] = {}
     for pair in pairs:
-        key, sep, value = (part.strip() for part in pair.partition("="))
-        if not sep or not key:
-            raise ConfigError(f"model option '{pair}' in '{spec}' is not key=value (e.g. {SPEC_EXAMPLE})")
-        key = key.replace("-", "_")
+        key, value = key_value(pair, SPEC_EXAMPLE)
         if key in kw:
             raise ConfigError(f"model option '{key}' is given twice in '{spec}'")
-        kw[key] = literal(value)
+        kw[key] = value
     return name.strip(), kw
 
 
