@@ -5,7 +5,7 @@ from safetensors.torch import save_file
 
 from datadistill import load, random_real
 from datadistill.errors import ArtifactError
-from datadistill.synthetic import SyntheticSet
+from datadistill.synthetic import ARTIFACT_NAME, SyntheticSet, artifact_target, resolve_artifact
 
 
 def test_round_trip_is_exact(tmp_path, digits):
@@ -43,3 +43,11 @@ def test_foreign_or_corrupt_file_is_one_line_error(tmp_path):
     assert "\n" not in str(e.value)
     with pytest.raises(ArtifactError, match="no distilled set"):
         SyntheticSet.load(tmp_path / "missing")
+
+
+def test_a_target_without_the_suffix_is_a_run_folder(tmp_path, digits):
+    assert artifact_target(tmp_path / "s.safetensors") == tmp_path / "s.safetensors"
+    folder = artifact_target(tmp_path / "runs" / "kc")
+    assert folder == tmp_path / "runs" / "kc" / ARTIFACT_NAME
+    random_real(digits, 1, seed=0).save(folder)
+    assert resolve_artifact(tmp_path / "runs" / "kc") == folder  # read back from the folder

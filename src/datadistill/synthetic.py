@@ -112,6 +112,13 @@ class SyntheticSet:
 ARTIFACT_NAME = "synthetic.safetensors"
 
 
+def artifact_target(path: str | Path) -> Path:
+    """Where to write a set named by the user: a path ending in .safetensors is the file itself, any other
+    path a run folder that holds ARTIFACT_NAME (as `distill --out` makes), which resolve_artifact reads back."""
+    path = Path(path)
+    return path if path.suffix == ".safetensors" else path / ARTIFACT_NAME
+
+
 def resolve_artifact(path: str | Path) -> Path:
     """A path to the artifact file, given the file itself or its run folder."""
     path = Path(path)

@@ -63,6 +63,10 @@ def test_distill_evaluate_show_baseline(tmp_path):
     assert res.exit_code == 0 and (tmp_path / "g.png").exists() and len(list((tmp_path / "imgs").rglob("*.png"))) == 10
     res = invoke("baseline", "random", "--ipc", "2", "--out", str(tmp_path / "r.safetensors"))
     assert res.exit_code == 0 and (tmp_path / "r.safetensors").exists()
+    res = invoke("baseline", "random", "--ipc", "2", "--out", str(tmp_path / "rfolder"))  # a run folder, as distill's
+    assert res.exit_code == 0 and (tmp_path / "rfolder" / "synthetic.safetensors").exists()
+    res = invoke("show", str(tmp_path / "rfolder"), "--out", str(tmp_path / "rg.png"))
+    assert res.exit_code == 0 and (tmp_path / "rg.png").exists()
 
 
 def test_bad_input_gives_one_line_errors(tmp_path):

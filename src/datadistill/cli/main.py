@@ -30,7 +30,7 @@ from ..models import SPEC_EXAMPLE, list_models
 from ..options import key_value
 from ..report import build_report
 from ..runtime import effective_precision, resolve_device, setup_runtime
-from ..synthetic import resolve_artifact
+from ..synthetic import artifact_target, resolve_artifact
 from .progress import ExpertProgress, RunProgress, Silent
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -268,7 +268,8 @@ def _baseline_command(name: str) -> Callable[..., None]:
     def command(
         dataset: str = typer.Option("digits"),
         ipc: int = typer.Option(1),
-        out_file: Optional[Path] = typer.Option(None, "--out", help="artifact (default runs/<name>.safetensors)"),
+        out_file: Optional[Path] = typer.Option(None, "--out", help="run folder, or a .safetensors file (default "
+                                                "runs/<name>.safetensors)"),
         data_root: Optional[Path] = typer.Option(None),
         seed: int = typer.Option(0),
         runs: int = typer.Option(0, help="also evaluate with this many models"),
@@ -287,7 +288,7 @@ def _baseline_command(name: str) -> Callable[..., None]:
         source = feature_source(splits, recipe, seed, cache_dir(splits.info.name, data_root))
         syn = coreset_set(name, source, ipc, seed, **parse_options(opt))
         syn.config["protocol"] = protocol
-        target = out_file or Path("runs") / f"{name}.safetensors"
+        target = artifact_target(out_file or Path("runs") / f"{name}.safetensors")
         syn.save(target)
         out.print(f"{name} set: {target}")
         if runs:
