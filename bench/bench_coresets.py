@@ -29,7 +29,7 @@ from datadistill.augment import AUGMENTATIONS  # noqa: E402
 from datadistill.baselines import FEATURE_RECIPES, feature_recipe, feature_source  # noqa: E402
 from datadistill.cli.main import parse_options  # noqa: E402
 from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
-from datadistill.evaluate.protocols import PROTOCOLS, get_protocol  # noqa: E402
+from datadistill.evaluate.protocols import PROTOCOLS, dc_protocol, get_protocol  # noqa: E402
 from datadistill.published import published  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 
@@ -61,7 +61,7 @@ def main() -> None:
     label = "".join(f" ({k}={v})" for k, v in opts.items())
     setup_runtime(None)
     data = api.resolve_data(args.dataset, args.data_root)
-    protocol = args.protocol or ("dc2021-aug" if args.dataset == "mnist" else "dc2021")
+    protocol = args.protocol or dc_protocol(args.dataset)
     proto = get_protocol(protocol) if args.epochs is None else get_protocol(protocol, epochs=args.epochs)
     if args.epochs is not None:
         protocol = f"{protocol}/{args.epochs}ep"

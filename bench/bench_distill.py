@@ -37,7 +37,7 @@ from datadistill.augment.zca import ZCA  # noqa: E402
 from datadistill.baselines import WHOLE  # noqa: E402
 from datadistill.cli.main import parse_budget, parse_options  # noqa: E402
 from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
-from datadistill.evaluate import EvalResult  # noqa: E402
+from datadistill.evaluate import EvalResult, dc_protocol  # noqa: E402
 from datadistill.experts import ExpertConfig, train_experts  # noqa: E402
 from datadistill.published import published  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
@@ -161,7 +161,7 @@ def random_baseline(args: argparse.Namespace, data) -> None:
     """Random real images at the same IPC under the method's protocol (a fixed lr where MTT learns one), or
     with --selection the coreset a method starts from under init=<selection> (e.g. herding)."""
     protocol = {"dsa": "dsa2021", "dm": "dm2023", "mtt": "dsa2021"}.get(args.method) or \
-        ("dc2021-aug" if args.dataset == "mnist" else "dc2021")
+        dc_protocol(args.dataset)
     t0 = time.perf_counter()
     if args.selection == "random":
         base = random_real(data, args.ipc, args.seed)

@@ -29,7 +29,7 @@ from common import ROOT, append_jsonl, append_markdown, command_line, machine, p
 from datadistill import api  # noqa: E402
 from datadistill.coresets import SelectionSource  # noqa: E402
 from datadistill.coresets.optimal import rank_random_sets  # noqa: E402
-from datadistill.evaluate.protocols import PROTOCOLS, get_protocol  # noqa: E402
+from datadistill.evaluate.protocols import PROTOCOLS, dc_protocol, get_protocol  # noqa: E402
 from datadistill.published import ORS_POOL, published_ors  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 from datadistill.seeding import make_generator  # noqa: E402
@@ -56,7 +56,7 @@ def main() -> None:
     args = p.parse_args()
     setup_runtime(None)
     data = api.resolve_data(args.dataset, args.data_root)
-    protocol = args.protocol or ("dc2021-aug" if args.dataset == "mnist" else "dc2021")
+    protocol = args.protocol or dc_protocol(args.dataset)
     screen = get_protocol("quick", epochs=args.screen_epochs)
     cache = ROOT / "bench" / "out" / "cache"
     train, info = data.train, data.info

@@ -9,7 +9,15 @@ from .baselines import random_real, whole_dataset
 from .data import DataLike, resolve_data
 from .distributed import current_world
 from .errors import ConfigError
-from .evaluate import EvalResult, EvalSpec, Protocol, evaluate_any, evaluate_tensors, get_protocol
+from .evaluate import (
+    EvalResult,
+    EvalSpec,
+    Protocol,
+    dc_protocol,
+    evaluate_any,
+    evaluate_tensors,
+    get_protocol,
+)
 from .evaluate.cache import set_evaluation_cache
 from .run import Distiller, RunConfig
 from .synthetic import SyntheticSet
@@ -55,7 +63,7 @@ def evaluate(syn: SyntheticSet | str | Path, data: DataLike | None = None, *, mo
                           f"{splits.info.channels}x{splits.info.im_size}; evaluate on the dataset it was made from")
     if syn.zca:  # a whitened set is only meaningful against whitened test images
         splits = splits.map_images(lambda x: zca_transform(x, syn.zca))
-    name = protocol or syn.config.get("protocol") or "dc2021"
+    name = protocol or syn.config.get("protocol") or dc_protocol(syn.info.name)
     proto = get_protocol(name)
     spec = EvalSpec(model, proto, runs, seed, tuple(sorted(model_kw.items())), device, batched=batched,
                     compile=compile, world=current_world())

@@ -1,10 +1,15 @@
 """The CLI end to end on the embedded digits: thin commands, one-line errors, run folders."""
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from datadistill.cli.main import app, parse_budget, parse_options
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+from data_fakes import write_idx_set  # noqa: E402
 
 runner = CliRunner()
 
@@ -221,3 +226,13 @@ def test_continual_and_nas_commands(tmp_path):
     page = (tmp_path / "rep" / "report.html").read_text()
     assert "Continual learning digits -&gt; digits" in page and "Architecture search on proxy sets" in page
     assert page.count("data:image/png;base64,") >= 3  # stages plot, rank plot, the set's grid
+
+
+@pytest.mark.parametrize("dataset, protocol", [("mnist", "dc2021-aug"), ("digits", "dc2021")])
+def test_a_baseline_defaults_to_the_dc_papers_protocol_for_its_data(tmp_path, dataset, protocol):
+    write_idx_set(tmp_path / "mnist")  # a tiny MNIST-layout folder: the DC paper augments every MNIST experiment
+    res = invoke("baseline", "random", "--dataset", dataset, "--data-root", str(tmp_path), "--out", str(tmp_path / "r"))
+    assert res.exit_code == 0, res.output
+    from datadistill import load
+
+    assert load(tmp_path / "r").config["protocol"] == protocol  # what evaluate and crossarch then train with

@@ -1,7 +1,7 @@
 import pytest
 
 from datadistill.errors import ConfigError
-from datadistill.evaluate import EvalSpec, evaluate_tensors, get_protocol
+from datadistill.evaluate import EvalSpec, dc_protocol, evaluate_tensors, get_protocol
 from datadistill.evaluate.protocols import lr_for_epoch as _lr_for_epoch
 
 
@@ -13,6 +13,11 @@ def test_named_protocols_are_the_published_ones():
     assert get_protocol("dsa2021").epochs == 1000 and get_protocol("dsa2021").augment == "dsa"
     with pytest.raises(ConfigError, match="known"):
         get_protocol("dc2099")
+
+
+def test_the_dc_papers_protocol_augments_mnist_only():
+    assert get_protocol(dc_protocol("mnist")).augment == "dc"
+    assert [get_protocol(dc_protocol(d)).augment for d in ("fashion-mnist", "digits")] == ["none", "none"]
 
 
 def test_an_evaluation_of_no_networks_is_refused():

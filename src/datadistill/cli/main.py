@@ -22,7 +22,7 @@ from ..coresets import coreset_set
 from ..data import cache_dir, list_datasets
 from ..distributed import World, close_world, init_world
 from ..errors import DatadistillError
-from ..evaluate import PROTOCOLS, EvalResult, get_protocol
+from ..evaluate import PROTOCOLS, EvalResult, dc_protocol, get_protocol
 from ..evaluate.crossarch import cross_architecture
 from ..experts import ExpertConfig, train_experts
 from ..methods import list_methods
@@ -273,7 +273,8 @@ def _baseline_command(name: str) -> Callable[..., None]:
         data_root: Optional[Path] = typer.Option(None),
         seed: int = typer.Option(0),
         runs: int = typer.Option(0, help="also evaluate with this many models"),
-        protocol: str = typer.Option("dc2021"),
+        protocol: Optional[str] = typer.Option(None, help="evaluation protocol (default: the DC paper's for the "
+                                               "dataset: dc2021-aug on MNIST, dc2021 elsewhere)"),
         opt: list[str] = typer.Option([], "--opt", help="selection option key=value (e.g. candidates=20)"),
         feature_recipe: str = typer.Option("whole", help="how the feature network is trained: "
                                            + ", ".join(FEATURE_RECIPES.names())),
@@ -287,7 +288,7 @@ def _baseline_command(name: str) -> Callable[..., None]:
         splits = api.resolve_data(dataset, data_root)
         source = feature_source(splits, recipe, seed, cache_dir(splits.info.name, data_root))
         syn = coreset_set(name, source, ipc, seed, **parse_options(opt))
-        syn.config["protocol"] = protocol
+        syn.config["protocol"] = protocol = protocol or dc_protocol(splits.info.name)
         target = artifact_target(out_file or Path("runs") / f"{name}.safetensors")
         syn.save(target)
         out.print(f"{name} set: {target}")
@@ -359,7 +360,7 @@ def crossarch(
     setup_runtime(threads)
     sets = [(str(p), api.load(p)) for p in runs_]
     names = [m.strip() for m in models.split(",") if m.strip()]
-    proto_of = lambda syn: protocol or syn.config.get("protocol") or "dc2021"  # noqa: E731
+    proto_of = lambda syn: protocol or syn.config.get("protocol") or dc_protocol(syn.info.name)  # noqa: E731
 
     def one(syn: Any, model: str) -> EvalResult:
         res = api.evaluate(syn, data_root=data_root, model=model, runs=runs, protocol=proto_of(syn), seed=seed,

@@ -47,6 +47,12 @@ _add(Protocol("dd2018", epochs=0, replay=True))  # DD: the distilled steps x epo
 _add(Protocol("quick", epochs=100))  # smoke tests and progress checks; not a paper protocol
 
 
+def dc_protocol(dataset: str) -> str:
+    """The DC paper's evaluation protocol for a dataset: its crop-scale-rotate augmentation on MNIST, where the
+    paper augments every experiment (coreset baselines and its own sets, App. A), no augmentation elsewhere."""
+    return "dc2021-aug" if dataset == "mnist" else "dc2021"
+
+
 def lr_for_epoch(proto: Protocol, base_lr: float, epoch: int) -> float:
     """The protocol's step schedule: base_lr, times decay_factor from epoch decay_at * epochs on."""
     return base_lr * (proto.decay_factor if epoch >= int(proto.epochs * proto.decay_at) else 1.0)

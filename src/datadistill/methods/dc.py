@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..augment import DSAConfig, dsa_apply, dsa_sample, dsa_strategy_for, make_augment
+from ..evaluate.protocols import dc_protocol
 from ..models import has_batchnorm
 from ..runtime import autocast
 from . import METHODS
@@ -165,7 +166,7 @@ class DC(ImageSetMethod):
         """DSA sets: dsa2021; DC: crop-scale-rotate augmentation on MNIST (paper App. A), else none."""
         if self.config.dsa:
             return "dsa2021"
-        return "dc2021-aug" if self.ctx.info.name == "mnist" else "dc2021"
+        return dc_protocol(self.ctx.info.name)
 
 
 @METHODS.register("dsa")
