@@ -162,10 +162,14 @@ def test_a_baseline_with_its_own_feature_recipe(tmp_path):
 
 
 def test_coreset_baselines_and_crossarch_with_cache(tmp_path):
-    res = invoke("baseline", "herding", "--ipc", "2", "--out", str(tmp_path / "h.safetensors"), "--runs", "1",
-                 "--protocol", "quick")
+    herding = ("baseline", "herding", "--ipc", "2", "--out", str(tmp_path / "h.safetensors"), "--runs", "1",
+               "--protocol", "quick")
+    res = invoke(*herding)
     assert res.exit_code == 0, res.output
     assert "herding ipc 2" in res.output
+    again = invoke(*herding)  # the same picks: the network's accuracy comes from h.models.jsonl, not a new training
+    assert again.exit_code == 0 and "1 of 1 models from an earlier evaluation" in again.output
+    assert again.output.splitlines()[-1] == res.output.splitlines()[-1]
     res = invoke("baseline", "random", "--ipc", "2", "--out", str(tmp_path / "r.safetensors"), "--protocol", "quick")
     assert res.exit_code == 0, res.output
     sets = [str(tmp_path / "h.safetensors"), str(tmp_path / "r.safetensors")]

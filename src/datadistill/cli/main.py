@@ -91,6 +91,22 @@ def print_eval(label: str, res: Any) -> None:
     out.print(f"{label:<22} {res.mean:6.2f} +- {res.std:5.2f} %   ({res.model}, {res.protocol}, runs: {runs})")
 
 
+def model_progress(runs: int) -> Callable[[int, float], None]:
+    """Each tested network's accuracy on stderr as it comes (an on_model callback)."""
+    return lambda i, acc: err.print(f"  model {i + 1}/{runs}: {acc:.2f} %")
+
+
+def models_cache(artifact: Path) -> Path:
+    """Where each evaluated network's accuracy is kept beside an artifact (<name>.models.jsonl), so an
+    interrupted evaluation trains only the networks it did not finish."""
+    return artifact.with_suffix(".models.jsonl")
+
+
+def say_cached(res: EvalResult, runs: int, cache_file: Path | None) -> None:
+    if res.config.get("cached_models"):
+        err.print(f"  {res.config['cached_models']} of {runs} models from an earlier evaluation ({cache_file})")
+
+
 @app.command()
 @friendly
 def distill(
@@ -247,14 +263,13 @@ def evaluate(
     dev = str(resolve_device(device))
     world = start_processes(threads, dev)
     syn = api.load(run)
-    cache_file = resolve_artifact(run).with_suffix(".models.jsonl") if resume else None
+    cache_file = models_cache(resolve_artifact(run)) if resume else None
     res = api.evaluate(syn, data_root=data_root, model=model, runs=runs, protocol=protocol, seed=seed,
                        device=dev, batched=batched, cache_file=cache_file, compile=compile,
-                       on_model=lambda i, a: err.print(f"  model {i + 1}/{runs}: {a:.2f} %"))
+                       on_model=model_progress(runs))
     if not world.main:
         return
-    if res.config.get("cached_models"):
-        err.print(f"  {res.config['cached_models']} of {runs} models from an earlier evaluation ({cache_file})")
+    say_cached(res, runs, cache_file)
     print_eval(str(run), res)
     if save:
         syn.evaluations.append(res.to_dict())
@@ -272,7 +287,8 @@ def _baseline_command(name: str) -> Callable[..., None]:
                                                 "runs/<name>.safetensors)"),
         data_root: Optional[Path] = typer.Option(None),
         seed: int = typer.Option(0),
-        runs: int = typer.Option(0, help="also evaluate with this many models"),
+        runs: int = typer.Option(0, help="also evaluate with this many models (each model's accuracy is kept in "
+                                 "<name>.models.jsonl beside the set: a rerun trains only the missing ones)"),
         protocol: Optional[str] = typer.Option(None, help="evaluation protocol (default: the DC paper's for the "
                                                "dataset: dc2021-aug on MNIST, dc2021 elsewhere)"),
         opt: list[str] = typer.Option([], "--opt", help="selection option key=value (e.g. candidates=20)"),
@@ -293,7 +309,9 @@ def _baseline_command(name: str) -> Callable[..., None]:
         syn.save(target)
         out.print(f"{name} set: {target}")
         if runs:
-            res = api.evaluate(syn, splits, runs=runs, protocol=protocol, seed=seed)
+            res = api.evaluate(syn, splits, runs=runs, protocol=protocol, seed=seed,
+                               cache_file=models_cache(target), on_model=model_progress(runs))
+            say_cached(res, runs, models_cache(target))
             print_eval(f"{name} ipc {ipc}", res)
             syn.evaluations.append(res.to_dict())
             syn.save(target)
