@@ -90,6 +90,26 @@ def test_a_run_stopped_by_its_time_budget_says_so(tmp_path, digits):
     assert tables[("method", "IPC 10")][0][1] == "81.00 +- 1.00 (79.5 +- 8.1) ✓ †"
 
 
+def test_coreset_variants_get_their_own_rows_beside_the_plain_selections_figure(tmp_path, digits):
+    paths = []
+    for i, (options, accs) in enumerate([({}, [30.0, 34.0]), ({"never_learned": "first"}, [20.0]), ({}, [38.0])]):
+        syn = random_real(digits, 1, seed=i)
+        syn.info = replace(syn.info, name="mnist")  # the DC paper's dataset, so its figures apply
+        syn.method = "forgetting"
+        syn.config = {"baseline": "forgetting", "options": options, "environment": {"command": "datadistill baseline"},
+                      "features": {"model": "convnet", "seed": i, "epochs": 5, "augment": "none", "recipe": "ab"}}
+        syn.evaluations = [{"protocol": "dc2021-aug", "model": "convnet", "accs": accs, "seed": 0}]
+        paths.append(syn.save(tmp_path / f"f{i}.safetensors"))
+    blocks = report_blocks(paths)
+    rows = {r[0]: r[1] for r in _tables(blocks)[("method", "IPC 1")]}
+    assert rows == {"forgetting (convnet 5-epoch features)": "34.00 +- 3.27 over 2 sets (35.5 +- 5.6) ✓",
+                    "forgetting (never_learned=first; convnet 5-epoch features)": "20.00 (35.5 +- 5.6)"}
+    made = [b[1] for b in blocks if b[0] == "p" and b[1].startswith("Made by")]
+    assert made[0].startswith("Made by `datadistill baseline`, seed 0")
+    prov = [json.loads(b[1]) for b in blocks if b[0] == "pre"]
+    assert prov[1]["options"] == {"never_learned": "first"} and prov[1]["features"]["epochs"] == 5
+
+
 def test_html_page_keeps_pictures_together_and_provenance_one_click_away(tmp_path, digits):
     syn = random_real(digits, 1, seed=3)
     syn.config = {"completed_iterations": 7, "distill_s": 90.0, "budget_hit": True}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .baselines import WHOLE_CACHE, cached_whole
+from .coresets import selection_label
 from .errors import ArtifactError
 from .evaluate.train import EvalResult
 from .methods import method_label
@@ -51,12 +52,26 @@ class RunEntry:
             curve = [r for r in records if "eval" in r]
         if (folder / "config.json").exists():
             env = json.loads((folder / "config.json").read_text()).get("environment", {})
+        env = env or syn.config.get("environment", {})  # a baseline keeps it in the set
         return cls(path.name if path.is_dir() else path.stem, syn, curve, env)
 
     @property
     def method(self) -> str:
-        """The set's method as the tables name it, with what sets the run apart (DD: init, steps x epochs)."""
+        """The set's method as the tables name it, with what sets the run apart (DD: init, steps x epochs; a coreset:
+        its options and a non-default feature network)."""
+        if self.coreset:
+            return selection_label(self.syn.method, self.syn.config)
         return method_label(self.syn.method, self.syn.config.get("method_config"), self.syn.schedule)
+
+    @property
+    def paper_row(self) -> str:
+        """The row of the papers' tables the set is compared with: a coreset variant with the plain selection."""
+        return self.syn.method if self.coreset else self.method
+
+    @property
+    def coreset(self) -> bool:
+        """Selected real images (coresets.coreset_set's set), not a distilled set started from them."""
+        return self.syn.config.get("baseline") == self.syn.method
 
     def headline(self) -> EvalResult | None:
         """The set's main result: its last ConvNet evaluation (else its last evaluation)."""
@@ -113,7 +128,7 @@ def _curve_png(entry: RunEntry) -> bytes | None:
             its = [r["iteration"] + 1 for r in pts]
             ax.errorbar(its, [r["eval"]["mean"] for r in pts], yerr=[r["eval"]["std"] for r in pts],
                         marker="o", capsize=3, label=f"{split} accuracy")
-    pub = published(entry.method, entry.syn.info.name, entry.syn.ipc)
+    pub = published(entry.paper_row, entry.syn.info.name, entry.syn.ipc)
     if pub:
         ax.axhline(float(pub.split()[0]), color="0.4", linestyle="--", label=f"published {pub}")
     ax.set_xlabel("iteration")
@@ -127,7 +142,7 @@ def _summary(entries: list[RunEntry]) -> Block:
     rows = []
     for e in entries:
         s, res = e.syn, e.headline()
-        pub = published(e.method, s.info.name, s.ipc) or "-"
+        pub = published(e.paper_row, s.info.name, s.ipc) or "-"
         its, secs = s.config.get("completed_iterations"), s.config.get("distill_s")
         its = "-" if its is None else f"{its}" + (" (time budget)" if s.config.get("budget_hit") else "")
         rows.append([e.label, e.method, s.info.name, str(s.ipc), _fmt(res), res.protocol if res else "-", pub,
@@ -141,12 +156,12 @@ def _method_tables(entries: list[RunEntry]) -> list[Block]:
     for dataset in sorted({e.syn.info.name for e in entries}):
         mine = [e for e in entries if e.syn.info.name == dataset]
         ipcs = sorted({e.syn.ipc for e in mine})
-        rows = []
-        for method in sorted({e.method for e in mine}):
+        rows, paper_row = [], {e.method: e.paper_row for e in mine}
+        for method in sorted(paper_row):
             cells = []
             for ipc in ipcs:
                 sel = [e for e in mine if e.method == method and e.syn.ipc == ipc and e.headline()]
-                pooled, pub = _pooled([e.headline() for e in sel]), published(method, dataset, ipc)
+                pooled, pub = _pooled([e.headline() for e in sel]), published(paper_row[method], dataset, ipc)
                 mark = " ✓" if pooled and within_std(pooled[1].mean, pub) else ""
                 mark += " †" if any(e.syn.config.get("budget_hit") for e in sel) else ""
                 cells.append(f"{pooled[0] if pooled else '-'} ({pub or '-'}){mark}")
@@ -185,7 +200,7 @@ def _crossarch(entries: list[RunEntry]) -> list[Block]:
         rows.append([f"{e.label} (made with {e.syn.config.get('model', 'convnet')})", *cells])
     shown = set()
     for e in entries:  # the papers' row for the same kind of set, once
-        key = (e.method, e.syn.info.name, e.syn.ipc, e.syn.config.get("model", "convnet"))
+        key = (e.paper_row, e.syn.info.name, e.syn.ipc, e.syn.config.get("model", "convnet"))
         pub = published_crossarch(*key)
         if pub and key not in shown:
             shown.add(key)
@@ -207,6 +222,7 @@ def _per_run(e: RunEntry) -> list[Block]:
             "completed_iterations": s.config.get("completed_iterations"),
             "budget_hit": s.config.get("budget_hit"), "zca": bool(s.zca),
             "method_config": s.config.get("method_config")}
+    prov.update({k: s.config[k] for k in ("options", "features") if k in s.config})  # a coreset's selection
     made = [f"`{prov['command']}`" if prov["command"] != "-" else "command not recorded", f"seed {s.seed}",
             f"datadistill {s.version}", f"torch {prov['torch']}"]
     if prov["completed_iterations"] is not None:

@@ -157,8 +157,11 @@ def test_a_baseline_with_its_own_feature_recipe(tmp_path):
     assert res.exit_code == 0, res.output
     cached = sorted(p.name for p in (tmp_path / "digits" / "cache").glob("digits_convnet_s0_*.safetensors"))
     assert len(cached) == 2  # two recipes (2 epochs, with and without augmentation), two cached networks
-    picks = [load(tmp_path / f"{n}.safetensors").config["indices"] for n in ("plain", "dc")]
-    assert picks[0] != picks[1]  # counts from augmented training rank other images first
+    configs = [load(tmp_path / f"{n}.safetensors").config for n in ("plain", "dc")]
+    assert configs[0]["indices"] != configs[1]["indices"]  # counts from augmented training rank other images first
+    # each set names the network it was selected with and the command that made it (the report's provenance)
+    assert [(c["features"]["epochs"], c["features"]["augment"]) for c in configs] == [(2, "none"), (2, "dc")]
+    assert {"command", "datadistill", "torch"} <= set(configs[1]["environment"])  # sys.argv: pytest's here
 
 
 def test_coreset_baselines_and_crossarch_with_cache(tmp_path):

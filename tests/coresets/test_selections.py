@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from datadistill.coresets import SELECTIONS, SelectionSource, coreset_set, select
+from datadistill.coresets import SELECTIONS, SelectionSource, coreset_set, select, selection_label
 from datadistill.coresets.forgetting import forgetting_events
 from datadistill.coresets.herding import herd, nearest
 from datadistill.coresets.kcenter import k_center
@@ -31,6 +31,22 @@ def test_each_selection_returns_ipc_distinct_indices_of_the_right_class(name, so
         assert (digits.train.labels[idx[c]] == c).all()
     syn = coreset_set(name, source, 3, seed=1, **opts)
     assert torch.equal(syn.images, digits.train.images[idx.reshape(-1)])
+
+
+def test_a_coreset_set_records_the_network_it_was_selected_with(source):
+    herding = coreset_set("herding", source, 2)
+    assert herding.config["features"] == source.provenance()
+    assert herding.config["features"]["epochs"] == 3 and f"_r{herding.config['features']['recipe']}." in \
+        source.cache_file.name
+    plain = coreset_set("random", source, 2)  # the same source, its network already trained: not used here
+    assert "features" not in plain.config and selection_label("random", plain.config) == "random"
+    assert selection_label("herding", herding.config) == "herding (convnet 3-epoch features)"
+    first = coreset_set("forgetting", source, 2, never_learned="first")
+    assert selection_label("forgetting", first.config) == "forgetting (never_learned=first; convnet 3-epoch features)"
+    default = {"options": {}, "features": {**source.provenance(), "epochs": 20}}  # the whole-data recipe's network
+    assert selection_label("kcenter", default) == "kcenter"
+    augmented = {"options": {}, "features": {**source.provenance(), "epochs": 20, "augment": "dc"}}
+    assert selection_label("kcenter", augmented) == "kcenter (convnet 20-epoch features, dc-augmented)"
 
 
 def test_herding_running_mean_tracks_the_class_mean():

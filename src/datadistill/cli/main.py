@@ -29,6 +29,7 @@ from ..methods import list_methods
 from ..models import SPEC_EXAMPLE, list_models
 from ..options import key_value
 from ..report import build_report
+from ..run import environment
 from ..runtime import effective_precision, resolve_device, setup_runtime
 from ..synthetic import artifact_target, resolve_artifact
 from .progress import ExpertProgress, RunProgress, Silent
@@ -305,6 +306,7 @@ def _baseline_command(name: str) -> Callable[..., None]:
         source = feature_source(splits, recipe, seed, cache_dir(splits.info.name, data_root))
         syn = coreset_set(name, source, ipc, seed, **parse_options(opt))
         syn.config["protocol"] = protocol = protocol or dc_protocol(splits.info.name)
+        syn.config["environment"] = environment()  # the command and machine, for the report's provenance
         target = artifact_target(out_file or Path("runs") / f"{name}.safetensors")
         syn.save(target)
         out.print(f"{name} set: {target}")

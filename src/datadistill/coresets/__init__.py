@@ -17,7 +17,7 @@ from ..data import DataLike, resolve_data
 from ..registry import Registry
 from ..seeding import make_generator
 from ..synthetic import SyntheticSet
-from .source import SelectionSource
+from .source import SelectionSource, _whole_recipe
 
 Selection = Callable[..., torch.Tensor]  # (source, ipc, generator, **options) -> K x ipc indices
 SELECTIONS: Registry[Selection] = Registry("coreset selection")
@@ -38,12 +38,30 @@ def select(name: str, data: DataLike | SelectionSource, ipc: int, seed: int = 0,
 
 def coreset_set(name: str, data: DataLike | SelectionSource, ipc: int, seed: int = 0,
                 **options: Any) -> SyntheticSet:
-    """The selected real images as a SyntheticSet (method = the selection's name)."""
+    """The selected real images as a SyntheticSet (method = the selection's name). Its config keeps the indices, the
+    options and, for a selection that used the source's network (features, forgetting counts), that network's
+    provenance (`features`: model, recipe, seed)."""
     source = _source(data, seed)
+    source.network_used = False
     idx = select(name, source, ipc, seed, **options).reshape(-1)
     train, info = source.data.train, source.data.info
-    return SyntheticSet(train.images[idx].clone(), train.labels[idx].clone(), info, name, ipc,
-                        config={"baseline": name, "indices": idx.tolist(), "options": options}, seed=seed)
+    config: dict[str, Any] = {"baseline": name, "indices": idx.tolist(), "options": options}
+    if source.network_used:
+        config["features"] = source.provenance()
+    return SyntheticSet(train.images[idx].clone(), train.labels[idx].clone(), info, name, ipc, config=config,
+                        seed=seed)
+
+
+def selection_label(name: str, config: dict[str, Any]) -> str:
+    """A coreset set as tables name it: the selection, then what sets it apart from the plain one, its options and
+    a feature network other than the default whole-data ConvNet: 'forgetting (never_learned=first)',
+    'kcenter (convnet 5-epoch features)'. `config` is the set's (coreset_set writes it)."""
+    parts = [f"{k}={v}" for k, v in sorted(config.get("options", {}).items())]
+    feats, default = config.get("features"), _whole_recipe()
+    if feats and (feats["model"], feats["epochs"], feats["augment"]) != ("convnet", default.epochs, default.augment):
+        parts.append(f"{feats['model']} {feats['epochs']}-epoch features"
+                     + ("" if feats["augment"] == default.augment else f", {feats['augment']}-augmented"))
+    return f"{name} ({'; '.join(parts)})" if parts else name
 
 
 def list_selections() -> list[str]:
@@ -53,4 +71,4 @@ def list_selections() -> list[str]:
 
 from . import forgetting, herding, kcenter, optimal, random  # noqa: E402,F401  (register the selections)
 
-__all__ = ["SELECTIONS", "SelectionSource", "coreset_set", "list_selections", "select"]
+__all__ = ["SELECTIONS", "SelectionSource", "coreset_set", "list_selections", "select", "selection_label"]

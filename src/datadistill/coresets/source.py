@@ -51,9 +51,19 @@ class SelectionSource:
     _counts: Tensor | None = field(default=None, init=False, repr=False)
     _learned: Tensor | None = field(default=None, init=False, repr=False)
     _features: Tensor | None = field(default=None, init=False, repr=False)
+    network_used: bool = field(default=False, init=False, repr=False)  # asked for features or counts since reset
+
+    def provenance(self) -> dict[str, object]:
+        """What a selection that used this source's network depended on: the network, its training recipe (epochs,
+        augmentation, the hash in the cache file's name) and seed."""
+        return {"model": self.model, "seed": self.seed, "epochs": self.recipe.epochs, "augment": self.recipe.augment,
+                "n_train": len(self.data.train), "recipe": self._recipe_tag()}
 
     def _recipe_json(self) -> str:
         return json.dumps(self.recipe.to_dict(), sort_keys=True)
+
+    def _recipe_tag(self) -> str:
+        return hashlib.sha1(self._recipe_json().encode()).hexdigest()[:8]
 
     @property
     def cache_folder(self) -> Path:
@@ -71,8 +81,7 @@ class SelectionSource:
     def cache_file(self) -> Path:
         """Where this source's network is cached: the plain name plus `_r<hash of the training recipe>`."""
         plain = self._plain_cache_file
-        tag = hashlib.sha1(self._recipe_json().encode()).hexdigest()[:8]
-        return plain.with_name(f"{plain.stem}_r{tag}{plain.suffix}")
+        return plain.with_name(f"{plain.stem}_r{self._recipe_tag()}{plain.suffix}")
 
     def _new_net(self) -> tuple[torch.nn.Module, torch.Generator]:
         info = self.data.info
@@ -138,6 +147,7 @@ class SelectionSource:
 
     def features(self, batch: int = 1000) -> Tensor:
         """embed(x) of every training image under the trained network (N x d, float32; computed once)."""
+        self.network_used = True
         if self._features is None:
             self._ensure()
             x = self.data.train.images
@@ -148,10 +158,12 @@ class SelectionSource:
 
     def forgetting_counts(self) -> Tensor:
         """Forgetting events of every training image during the whole-data training run."""
+        self.network_used = True
         self._ensure()
         return self._counts
 
     def ever_learned(self) -> Tensor:
         """Per training image: classified correctly at one presentation at least during that training run."""
+        self.network_used = True
         self._ensure(need_learned=True)
         return self._learned
