@@ -33,3 +33,20 @@ def test_optimal_random_selection_figures_by_top_count():
     assert published_ors("mnist", 1) == {10: "78.2 +- 1.7", 100: "74.4 +- 1.8", 1000: "64.3 +- 6.1"}
     assert published_ors("fashion-mnist", 10)[100] == "76.4 +- 0.6"
     assert published_ors("mnist", 50) == {}
+
+
+def test_ablation_rows_name_convnet_variants_that_change_one_factor_each():
+    from datadistill.models import create_model, parse_model_spec
+    from datadistill.published import ablation_factors, published_ablation
+
+    assert ablation_factors() == ["activation", "pooling", "normalization", "depth", "width"]
+    assert published_ablation("normalization")["convnet:norm=batchnorm"] == "56.7 +- 6.5"
+    assert published_ablation("kernel") == {}
+    option = {"activation": "act", "pooling": "pooling", "normalization": "norm", "depth": "depth", "width": "width"}
+    for factor in ablation_factors():
+        row = published_ablation(factor)
+        assert row["convnet"] == "91.7 +- 0.5"  # the default network, the same cell in every table
+        for spec in row:
+            name, kw = parse_model_spec(spec)
+            assert name == "convnet" and set(kw) <= {option[factor]}
+            create_model(spec, 1, 10, 28)  # every variant builds for MNIST
