@@ -17,7 +17,7 @@ from ..data import DataLike, resolve_data
 from ..registry import Registry
 from ..seeding import make_generator
 from ..synthetic import SyntheticSet
-from .source import SelectionSource, _whole_recipe
+from .source import SelectionSource, whole_recipe
 
 Selection = Callable[..., torch.Tensor]  # (source, ipc, generator, **options) -> K x ipc indices
 SELECTIONS: Registry[Selection] = Registry("coreset selection")
@@ -57,7 +57,7 @@ def selection_label(name: str, config: dict[str, Any]) -> str:
     a feature network other than the default whole-data ConvNet: 'forgetting (never_learned=first)',
     'kcenter (convnet 5-epoch features)'. `config` is the set's (coreset_set writes it)."""
     parts = [f"{k}={v}" for k, v in sorted(config.get("options", {}).items())]
-    feats, default = config.get("features"), _whole_recipe()
+    feats, default = config.get("features"), whole_recipe()
     if feats and (feats["model"], feats["epochs"], feats["augment"]) != ("convnet", default.epochs, default.augment):
         parts.append(f"{feats['model']} {feats['epochs']}-epoch features"
                      + ("" if feats["augment"] == default.augment else f", {feats['augment']}-augmented"))

@@ -31,7 +31,8 @@ from ..seeding import make_generator
 log = logging.getLogger(__name__)
 
 
-def _whole_recipe() -> Protocol:
+def whole_recipe() -> Protocol:
+    """The default feature network's training recipe, baselines.WHOLE (imported late: baselines imports this)."""
     from ..baselines import WHOLE
 
     return WHOLE
@@ -46,7 +47,7 @@ class SelectionSource:
     model: str = "convnet"
     cache_dir: Path | None = None  # None: <data root>/<dataset>/cache
     cache: bool = True
-    recipe: Protocol = field(default_factory=_whole_recipe)
+    recipe: Protocol = field(default_factory=whole_recipe)
     _net: torch.nn.Module | None = field(default=None, init=False, repr=False)
     _counts: Tensor | None = field(default=None, init=False, repr=False)
     _learned: Tensor | None = field(default=None, init=False, repr=False)
