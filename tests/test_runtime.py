@@ -58,7 +58,7 @@ def faults():  # ~1.5 GB, what a 1,000-image ConvNet test pass frees at a time
     block = torch.empty(375_000_000).fill_(1.0)
     del block
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-print(faults(), faults())
+print(*(faults() for _ in range(4)))
 """
 
 
@@ -71,6 +71,9 @@ def test_a_freed_block_of_a_test_pass_is_reused_without_page_faults() -> None:
     if done.returncode == 3:
         pytest.skip("glibc's mallopt is not available")
     assert done.returncode == 0, done.stderr
-    first, again = (int(v) for v in done.stdout.split())
+    first, *later = (int(v) for v in done.stdout.split())
     assert first > 100_000  # the first touch of fresh memory faults (~4 KB a fault)...
-    assert again < first // 10  # ...the second block reuses the kept heap instead of faulting it in again
+    # ...later blocks reuse the kept heap instead of faulting it in again. Where a small allocation lands just
+    # above the first block (it depends on the address layout), one later pass still grows the heap once; without
+    # the kept heap every pass faults in the whole block again
+    assert sum(later) < 1.5 * first and later[-1] < first // 10, (first, later)
