@@ -1,10 +1,12 @@
-"""The DC paper's single-factor ConvNet ablations, evaluation side (issue 5, item 4; its supplementary's Figure
-F10, Table T3 and Figure F12): a set condensed with the default ConvNet, trained on each ConvNet variant of a
-factor (activation, pooling, normalization, depth, width), beside the paper's row for default-ConvNet sets (DC,
-MNIST, IPC 1).
+"""The DC paper's single-factor ConvNet ablations (issue 5, item 4; its supplementary's Figure F10, Table T3 and
+Figure F12): a DC set (MNIST, IPC 1) trained on each ConvNet variant of a factor (activation, pooling,
+normalization, depth, width), beside the paper's row for sets condensed with the same network. A set condensed with
+the default ConvNet is the evaluation side, every factor; a set condensed with a variant (`bench_distill.py run
+--method dc --opt model=convnet:depth=1`) is the condensation side, the row of that variant's factor.
 
   python bench/bench_ablation.py bench/out/dc_mnist_ipc1_s0 --runs 5                 # every factor
   python bench/bench_ablation.py RUN --factors activation pooling --runs 2
+  python bench/bench_ablation.py bench/out/dc_mnist_ipc1_s0_depth1 --runs 5          # condensed with depth 1
 
 The variants are model specs (`convnet:act=sigmoid`), as `--model` takes them anywhere. Each network's accuracy
 is cached as soon as it is known in bench/out/cache/ablation.jsonl (keyed by the set, the variant, the protocol
@@ -24,31 +26,47 @@ from common import ROOT, append_jsonl, append_markdown, command_line, machine, p
 
 from datadistill import api  # noqa: E402
 from datadistill.evaluate import EvalResult, dc_protocol  # noqa: E402
-from datadistill.published import ablation_factors, published_ablation, within_std  # noqa: E402
+from datadistill.published import ablation_factors, ablation_spec, published_ablation, within_std  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
+
+
+def made_with(syn: api.SyntheticSet) -> str:
+    """The spec of the network the set was condensed with, as the ablation tables name it."""
+    spec = ":".join([syn.config.get("model", "convnet"),
+                     *(f"{k}={v}" for k, v in (syn.config.get("model_kw") or {}).items())])
+    return ablation_spec(spec) or spec
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run", type=Path, help="run folder or artifact of a set made with the default ConvNet")
-    p.add_argument("--factors", nargs="+", default=ablation_factors(), choices=ablation_factors())
+    p.add_argument("run", type=Path, help="run folder or artifact of a DC set made with a ConvNet of the tables")
+    p.add_argument("--factors", nargs="+", default=None, choices=ablation_factors(),
+                   help="default: every factor with a row for the set's network")
     p.add_argument("--runs", type=int, default=5, help="fresh networks per variant")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     args = p.parse_args()
     setup_runtime(None)
     syn = api.load(args.run)
+    made = made_with(syn)
+    factors = args.factors or ablation_factors(made)
+    missing = [f for f in factors if not published_ablation(f, made)]
+    if not factors or missing:
+        raise SystemExit(f"the ablation tables have no row for sets condensed with {made}"
+                         f"{' in ' + ', '.join(missing) if missing else ''}; condense with the default ConvNet or "
+                         "one variant of one factor (e.g. --opt model=convnet:depth=1)")
     data = api.resolve_data(syn.info.name, args.data_root)
     protocol = syn.config.get("protocol") or dc_protocol(syn.info.name)
     cache = ROOT / "bench" / "out" / "cache" / "ablation.jsonl"
-    own = [EvalResult.from_dict(e) for e in syn.evaluations
-           if e["model"] == "convnet" and e["protocol"] == protocol and len(e["accs"]) >= args.runs]
-    cells: dict[str, tuple[EvalResult, float | None]] = {"convnet": (own[-1], None)} if own else {}
+    # the set's own evaluations (the run's final one: its distilling network) fill their cells
+    cells: dict[str, tuple[EvalResult, float | None]] = {
+        ablation_spec(e["model"]) or e["model"]: (EvalResult.from_dict(e), None) for e in syn.evaluations
+        if e["protocol"] == protocol and len(e["accs"]) >= args.runs and not e.get("config", {}).get("model_kw")}
     t_all = time.perf_counter()
     sections = []
-    for factor in args.factors:
+    for factor in factors:
         rows = []
-        for spec, pub in published_ablation(factor).items():
+        for spec, pub in published_ablation(factor, made).items():
             if spec not in cells:
                 t0 = time.perf_counter()
                 res = api.evaluate(syn, data, model=spec, runs=args.runs, protocol=protocol, seed=args.seed,
@@ -61,7 +79,7 @@ def main() -> None:
                               "n_models": len(res.accs), "iterations": syn.config.get("completed_iterations"),
                               "wall_s": None if wall is None else round(wall, 1), "s_per_iter": None,
                               "peak_rss_mb": peak_rss_mb(), "budgeted": False, "command": command_line(),
-                              "factor": factor, "trained_on": spec, "published": pub, "accs": res.accs})
+                              "factor": factor, "condensed_with": made, "trained_on": spec, "published": pub, "accs": res.accs})
             res, wall = cells[spec]
             mark = {True: "yes", False: "no", None: "-"}[within_std(res.mean, pub)]
             rows.append(f"| `{spec}` | {res.mean:.2f} +- {res.std:.2f} | {pub} | {res.mean - float(pub.split()[0]):+.1f} "
@@ -69,14 +87,16 @@ def main() -> None:
         sections.append(f"**{factor}**\n\n| trained on | ours (%) | published | ours - published | within std | wall |\n"
                         "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows))
     m = machine()
+    side = "evaluation side" if made == "convnet" else f"condensation side, condensed with {made}"
     append_markdown(
-        f"ConvNet ablations, evaluation side: {syn.method.upper()} {syn.info.name} IPC {syn.ipc}",
+        f"ConvNet ablations, {side}: {syn.method.upper()} {syn.info.name} IPC {syn.ipc}",
         f"Command: `{command_line()}`  \nMachine: {m['cores']} cores, torch {m['torch']}, {m['date']}; "
-        f"{(time.perf_counter() - t_all) / 60:.1f} min in all. Set: `{args.run}` (made with the default ConvNet); "
+        f"{(time.perf_counter() - t_all) / 60:.1f} min in all. Set: `{args.run}` (condensed with `{made}`, "
+        f"{syn.config.get('completed_iterations')} iterations); "
         f"every variant {args.runs} fresh networks, protocol {protocol}, seed {args.seed}. Published: the DC paper's "
-        "supplementary (Figure F10, Table T3, Figure F12), the row of sets condensed with the default ConvNet "
-        "(ReLU, average pooling, InstanceNorm, depth 3, width 128). Cells marked cached were computed by an earlier "
-        "command (the default ConvNet's: the set's own evaluation).\n\n" + "\n\n".join(sections))
+        "supplementary (Figure F10, Table T3, Figure F12), the row of sets condensed with the same network "
+        "(`convnet` is the default: ReLU, average pooling, InstanceNorm, depth 3, width 128). Cells marked cached were computed by an earlier "
+        "command or are the set's own evaluation (that of its run, on the network it was condensed with).\n\n" + "\n\n".join(sections))
 
 
 if __name__ == "__main__":

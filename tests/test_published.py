@@ -50,3 +50,23 @@ def test_ablation_rows_name_convnet_variants_that_change_one_factor_each():
             name, kw = parse_model_spec(spec)
             assert name == "convnet" and set(kw) <= {option[factor]}
             create_model(spec, 1, 10, 28)  # every variant builds for MNIST
+
+
+def test_ablation_tables_give_the_row_of_the_network_a_set_was_condensed_with():
+    from datadistill.published import ablation_factors, ablation_spec, published_ablation
+
+    # options at the paper's values name the default network; two changed factors are in no table
+    assert ablation_spec("convnet:depth=3:act=relu") == "convnet"
+    assert ablation_spec("convnet:width=32:depth=3") == "convnet:width=32"
+    assert ablation_spec("convnet:width=32:depth=1") is None and ablation_spec("mlp") is None
+    # a variant's row lies in its own factor's table only: condensed with depth 1, trained on the default ConvNet
+    assert ablation_factors("convnet:depth=1") == ["depth"]
+    assert published_ablation("depth", "convnet:depth=1")["convnet"] == "77.1 +- 4.0"
+    assert published_ablation("width", "convnet:depth=1") == {}
+    assert published_ablation("normalization", "convnet:norm=batchnorm")["convnet"] == "90.9 +- 0.6"
+    # the diagonal of the activation table: condensed and trained with sigmoid
+    assert published_ablation("activation", "convnet:act=sigmoid")["convnet:act=sigmoid"] == "86.7 +- 0.7"
+    # every factor's table is square: one row per variant, each row as long as the variants
+    for factor in ablation_factors():
+        variants = list(published_ablation(factor))
+        assert all(list(published_ablation(factor, v)) == variants for v in variants)

@@ -60,21 +60,39 @@ _ORS = {("mnist", 1): ("78.2 +- 1.7", "74.4 +- 1.8", "64.3 +- 6.1"),
         ("cifar10", 10): ("31.4 +- 0.2", "29.8 +- 0.7", "27.1 +- 1.6")}
 ORS_POOL = 1000  # random sets ranked per cell of Table T5
 
-# The DC paper's single-factor ablations (supplementary: Figure F10, Table T3, Figure F12), MNIST IPC 1: the row of
-# sets condensed with the default ConvNet (ReLU, average pooling, InstanceNorm, depth 3, width 128), each column a
-# ConvNet variant (a model spec, as `--model` takes it) trained on them; 'convnet', the default network, is 91.7 +-
-# 0.5 in each
-_DEFAULT = {"convnet": "91.7 +- 0.5"}
-_ABLATIONS = {
-    "activation": {"convnet:act=sigmoid": "86.1 +- 0.9", **_DEFAULT, "convnet:act=leakyrelu": "91.7 +- 0.5"},
-    "pooling": {"convnet:pooling=none": "81.8 +- 2.9", "convnet:pooling=maxpooling": "90.2 +- 0.8", **_DEFAULT},
-    "normalization": {"convnet:norm=none": "72.9 +- 7.1", "convnet:norm=batchnorm": "56.7 +- 6.5",
-                      "convnet:norm=layernorm": "82.7 +- 5.3", **_DEFAULT, "convnet:norm=groupnorm": "84.3 +- 4.2"},
-    "depth": {"convnet:depth=1": "81.6 +- 1.5", "convnet:depth=2": "89.8 +- 0.8", **_DEFAULT,
-              "convnet:depth=4": "90.4 +- 0.6"},
-    "width": {"convnet:width=32": "90.8 +- 0.7", "convnet:width=64": "91.5 +- 0.6", **_DEFAULT,
-              "convnet:width=256": "91.2 +- 0.7"},
+# The DC paper's single-factor ablations (supplementary: Figure F10, Table T3, Figure F12), DC on MNIST at IPC 1:
+# per factor, the ConvNet variants (model specs, as `--model` takes them; 'convnet' is the default network: ReLU,
+# average pooling, InstanceNorm, depth 3, width 128) and the C x T matrix, row = the network the set was condensed
+# with, column = the network trained on it, each cell (mean, std)
+_ABLATIONS: dict[str, tuple[tuple[str, ...], tuple[tuple[float, ...], ...]]] = {
+    "activation": (("convnet:act=sigmoid", "convnet", "convnet:act=leakyrelu"),
+                   ((86.7, 0.7, 91.2, 0.6, 91.2, 0.6),
+                    (86.1, 0.9, 91.7, 0.5, 91.7, 0.5),
+                    (86.3, 0.9, 91.7, 0.5, 91.7, 0.4))),
+    "pooling": (("convnet:pooling=none", "convnet:pooling=maxpooling", "convnet"),
+                ((78.7, 3.0, 80.8, 3.5, 88.3, 1.0),
+                 (81.2, 2.8, 89.5, 1.1, 91.1, 0.6),
+                 (81.8, 2.9, 90.2, 0.8, 91.7, 0.5))),
+    "normalization": (("convnet:norm=none", "convnet:norm=batchnorm", "convnet:norm=layernorm", "convnet",
+                       "convnet:norm=groupnorm"),
+                      ((79.0, 2.2, 80.8, 2.0, 85.8, 1.7, 90.7, 0.7, 85.9, 1.7),
+                       (78.6, 2.1, 80.7, 1.8, 85.7, 1.6, 90.9, 0.6, 85.9, 1.5),
+                       (81.2, 1.8, 78.6, 3.0, 87.4, 1.3, 90.7, 0.7, 87.3, 1.4),
+                       (72.9, 7.1, 56.7, 6.5, 82.7, 5.3, 91.7, 0.5, 84.3, 4.2),
+                       (79.5, 2.1, 81.8, 2.3, 87.3, 1.2, 91.6, 0.5, 87.2, 1.2))),
+    "depth": (("convnet:depth=1", "convnet:depth=2", "convnet", "convnet:depth=4"),
+              ((61.3, 3.5, 78.2, 3.0, 77.1, 4.0, 76.4, 3.5),
+               (78.3, 2.3, 89.0, 0.8, 91.0, 0.6, 89.4, 0.8),
+               (81.6, 1.5, 89.8, 0.8, 91.7, 0.5, 90.4, 0.6),
+               (82.5, 1.3, 89.9, 0.8, 91.9, 0.5, 90.6, 0.4))),
+    "width": (("convnet:width=32", "convnet:width=64", "convnet", "convnet:width=256"),
+              ((90.6, 0.8, 91.4, 0.5, 91.5, 0.5, 91.3, 0.6),
+               (91.0, 0.8, 91.6, 0.6, 91.8, 0.5, 91.4, 0.6),
+               (90.8, 0.7, 91.5, 0.6, 91.7, 0.5, 91.2, 0.7),
+               (91.0, 0.7, 91.6, 0.6, 91.7, 0.5, 91.4, 0.5))),
 }
+# the paper's ConvNet: an option at this value names the default network ('convnet:depth=3' is 'convnet')
+_PAPER_CONVNET = {"act": "relu", "pooling": "avgpooling", "norm": "instancenorm", "depth": 3, "width": 128}
 
 
 def published_ors(dataset: str, ipc: int) -> dict[int, str]:
@@ -84,16 +102,36 @@ def published_ors(dataset: str, ipc: int) -> dict[int, str]:
     return dict(zip((10, 100, ORS_POOL), row)) if row else {}
 
 
-def published_ablation(factor: str) -> dict[str, str]:
-    """The DC paper's ablation of one ConvNet factor (activation, pooling, normalization, depth, width) on the
-    evaluation side: {ConvNet variant (model spec) trained on the set: accuracy} for MNIST IPC 1 DC sets made
-    with the default ConvNet; {} for a factor the paper does not ablate."""
-    return dict(_ABLATIONS.get(factor, {}))
+def ablation_spec(model: str) -> str | None:
+    """The name the ablation tables give the network `model` (a ConvNet spec): 'convnet' plus the options that
+    differ from the paper's ConvNet ('convnet:depth=3:act=relu' -> 'convnet'); None for another network or a
+    ConvNet that differs in more than one factor, which the tables do not hold."""
+    from .models import parse_model_spec
+
+    name, kw = parse_model_spec(model)
+    changed = {k: v for k, v in kw.items() if _PAPER_CONVNET.get(k, object()) != v}
+    if name != "convnet" or len(changed) > 1:
+        return None
+    return ":".join(["convnet", *(f"{k}={v}" for k, v in changed.items())])
 
 
-def ablation_factors() -> list[str]:
-    """The factors published_ablation knows, in the paper's order."""
-    return list(_ABLATIONS)
+def published_ablation(factor: str, condensed_with: str = "convnet") -> dict[str, str]:
+    """The DC paper's ablation of one ConvNet factor (activation, pooling, normalization, depth, width), MNIST IPC 1:
+    {ConvNet variant trained on the set (model spec): 'mean +- std'} for sets condensed with the ConvNet
+    `condensed_with` (default: the paper's ConvNet; any spec ablation_spec names); {} for a factor the paper does
+    not ablate or a network outside that factor's table."""
+    specs, rows = _ABLATIONS.get(factor, ((), ()))
+    made = ablation_spec(condensed_with)
+    if made not in specs:
+        return {}
+    row = rows[specs.index(made)]
+    return {spec: f"{row[2 * i]} +- {row[2 * i + 1]}" for i, spec in enumerate(specs)}
+
+
+def ablation_factors(condensed_with: str = "convnet") -> list[str]:
+    """The factors whose table has a row for sets condensed with `condensed_with`, in the paper's order (every
+    factor for the default ConvNet; the one it varies for a variant)."""
+    return [f for f in _ABLATIONS if published_ablation(f, condensed_with)]
 
 
 def published(method: str, dataset: str, ipc: int) -> str | None:
