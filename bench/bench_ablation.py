@@ -10,9 +10,11 @@ the default ConvNet is the evaluation side, every factor; a set condensed with a
 
 The variants are model specs (`convnet:act=sigmoid`), as `--model` takes them anywhere. Each network's accuracy
 is cached as soon as it is known in bench/out/cache/ablation.jsonl (keyed by the set, the variant, the protocol
-and the seed), so a stopped run continues with the networks it lacks; the default ConvNet's cell comes from the
-set's own evaluations when they hold `--runs` networks under the same protocol. Results go to bench/results.jsonl
-and docs/results.md.
+and the seed), so a stopped run continues with the networks it lacks; each finished variant is also stored with
+the set's evaluations (as `crossarch` stores its cells), where `datadistill report` finds it for its ablation
+tables. A variant the set's own evaluations already hold with `--runs` networks under the same protocol (its run's
+final evaluation, on the network it was condensed with) is not retrained. Results go to bench/results.jsonl and
+docs/results.md.
 """
 from __future__ import annotations
 
@@ -26,14 +28,15 @@ from common import ROOT, append_jsonl, append_markdown, command_line, machine, p
 
 from datadistill import api  # noqa: E402
 from datadistill.evaluate import EvalResult, dc_protocol  # noqa: E402
+from datadistill.models import model_spec  # noqa: E402
 from datadistill.published import ablation_factors, ablation_spec, published_ablation, within_std  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
+from datadistill.synthetic import resolve_artifact  # noqa: E402
 
 
 def made_with(syn: api.SyntheticSet) -> str:
     """The spec of the network the set was condensed with, as the ablation tables name it."""
-    spec = ":".join([syn.config.get("model", "convnet"),
-                     *(f"{k}={v}" for k, v in (syn.config.get("model_kw") or {}).items())])
+    spec = model_spec(syn.config.get("model", "convnet"), syn.config.get("model_kw"))
     return ablation_spec(spec) or spec
 
 
@@ -73,6 +76,8 @@ def main() -> None:
                                    cache_file=cache, on_model=progress(f"{factor} {spec}", t0))
                 wall = None if res.config["cached_models"] == args.runs else time.perf_counter() - t0
                 cells[spec] = (res, wall)
+                syn.evaluations.append(res.to_dict())  # kept with the set too: `datadistill report` shows the table
+                syn.save(resolve_artifact(args.run))
                 print(f"{spec}: {res.mean:.2f} +- {res.std:.2f} (published {pub})", flush=True)
                 append_jsonl({"bench": "ablation", "method": syn.method, "dataset": syn.info.name, "ipc": syn.ipc,
                               "protocol": protocol, "acc_mean": round(res.mean, 2), "acc_std": round(res.std, 2),

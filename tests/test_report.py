@@ -81,6 +81,33 @@ def test_crossarch_matrix_carries_the_papers_row(tmp_path, digits):
                     ["published: dc on mnist, IPC 1, made with convnet (DC paper, Figure 3)", "91.7", "69.6"]]
 
 
+def test_ablation_tables_put_each_set_in_the_row_of_the_network_it_was_condensed_with(tmp_path, digits):
+    def dc_set(model, accs, seed):
+        syn = random_real(digits, 1, seed=seed)
+        syn.info = replace(syn.info, name="mnist")  # the DC paper's ablations: MNIST, IPC 1
+        syn.method = "dc"
+        syn.config = {"model": model, "model_kw": {}}
+        syn.evaluations = [{"protocol": "dc2021-aug", "model": m, "accs": [a], "seed": 0} for m, a in accs]
+        return syn.save(tmp_path / f"s{seed}.safetensors")
+
+    default = dc_set("convnet", [("convnet", 92.0), ("convnet:depth=1", 79.0), ("mlp", 70.0)], 0)
+    shallow = dc_set("convnet:depth=1", [("convnet:depth=1", 61.0), ("convnet:depth=3", 77.0)], 1)
+    blocks = report_blocks([default, shallow])
+    tables = _tables(blocks)
+    rows = tables[("set", "convnet:depth=1", "convnet:depth=2", "convnet", "convnet:depth=4")]
+    assert rows == [["s0 (condensed with convnet)", "79.00 (81.6 +- 1.5)", "- (89.8 +- 0.8)", "92.00 (91.7 +- 0.5) ✓",
+                     "- (90.4 +- 0.6)"],
+                    ["s1 (condensed with convnet:depth=1)", "61.00 (61.3 +- 3.5) ✓", "- (78.2 +- 3.0)",
+                     "77.00 (77.1 +- 4.0) ✓", "- (76.4 +- 3.5)"]]
+    # only the depth table: neither set was trained on another factor's variant
+    assert not [b for b in blocks if b[0] == "h2" and "ablation" in b[1] and "depth" not in b[1]]
+    # the cross-architecture matrix leaves ConvNet variants to those tables
+    assert tables[("set", "convnet", "mlp")][0] == ["s0 (made with convnet)", "92.00", "70.00"]
+    # a set condensed with a variant is its own method, never pooled with the paper's DC row
+    methods = {r[0]: r[1] for r in tables[("method", "IPC 1")]}
+    assert methods == {"dc": "92.00 (91.7 +- 0.5) ✓", "dc (made with convnet:depth=1)": "77.00 (-)"}
+
+
 def test_a_run_stopped_by_its_time_budget_says_so(tmp_path, digits):
     syn = _dd_set(digits, "random", [80.0, 82.0])
     syn.config = {"completed_iterations": 5, "distill_s": 12.3, "budget_hit": True}

@@ -23,8 +23,16 @@ from .coresets import selection_label
 from .errors import ArtifactError
 from .evaluate.train import EvalResult
 from .methods import method_label
+from .models import model_spec
 from .published import WHOLE as PUBLISHED_WHOLE
-from .published import published, published_crossarch, within_std
+from .published import (
+    ablation_factors,
+    ablation_spec,
+    published,
+    published_ablation,
+    published_crossarch,
+    within_std,
+)
 from .synthetic import SyntheticSet, resolve_artifact
 
 log = logging.getLogger(__name__)
@@ -56,12 +64,22 @@ class RunEntry:
         return cls(path.name if path.is_dir() else path.stem, syn, curve, env)
 
     @property
+    def made_with(self) -> str:
+        """The network the set was distilled with, as a model spec ('convnet:depth=1')."""
+        return model_spec(self.syn.config.get("model", "convnet"), self.syn.config.get("model_kw"))
+
+    @property
     def method(self) -> str:
         """The set's method as the tables name it, with what sets the run apart (DD: init, steps x epochs; a coreset:
-        its options and a non-default feature network)."""
+        its options and a non-default feature network; a set distilled with a ConvNet ablation variant: that
+        network)."""
         if self.coreset:
             return selection_label(self.syn.method, self.syn.config)
-        return method_label(self.syn.method, self.syn.config.get("method_config"), self.syn.schedule)
+        label = method_label(self.syn.method, self.syn.config.get("method_config"), self.syn.schedule)
+        variant = ablation_spec(self.made_with)
+        if variant in (None, "convnet"):
+            return label
+        return f"{label[:-1]}; made with {variant})" if label.endswith(")") else f"{label} (made with {variant})"
 
     @property
     def paper_row(self) -> str:
@@ -186,9 +204,17 @@ def _pooled(results: list[EvalResult]) -> tuple[str, EvalResult] | None:
     return _acc(pooled) + (f" over {len(same)} sets" if len(same) > 1 else ""), pooled
 
 
+def _variant(model: str) -> str | None:
+    """The ConvNet ablation variant `model` names ('convnet:depth=2'), None for any other network or the default."""
+    spec = ablation_spec(model)
+    return None if spec == "convnet" else spec
+
+
 def _crossarch(entries: list[RunEntry]) -> list[Block]:
-    entries = [e for e in entries if len({ev["model"] for ev in e.syn.evaluations}) > 1]  # trained on several nets
-    models = sorted({ev["model"] for e in entries for ev in e.syn.evaluations})
+    """The cross-architecture matrix over the sets trained on several networks (ConvNet variants: _ablations)."""
+    archs = {e.label: {ev["model"] for ev in e.syn.evaluations if not _variant(ev["model"])} for e in entries}
+    entries = [e for e in entries if len(archs[e.label]) > 1]  # trained on several networks
+    models = sorted({m for e in entries for m in archs[e.label]})
     if not entries:
         return []
     rows = []
@@ -208,6 +234,39 @@ def _crossarch(entries: list[RunEntry]) -> list[Block]:
                          *[f"{pub[m]:.1f}" if m in pub else "-" for m in models]])
     return [("h2", "Cross-architecture (rows: set made with, columns: trained on)"),
             ("table", ["set", *models], rows)]
+
+
+def _ablations(entries: list[RunEntry]) -> list[Block]:
+    """The DC paper's single-factor ConvNet tables (supplementary: Figure F10, Table T3, Figure F12): per factor,
+    a row for each distilled set condensed with a ConvNet of that factor (the default or one variant) and trained
+    on more than one of them, a column per variant; the paper's cell in brackets for DC sets of MNIST at IPC 1."""
+    blocks: list[Block] = []
+    for factor in ablation_factors():
+        variants, rows = list(published_ablation(factor)), []
+        for e in entries:
+            made = ablation_spec(e.made_with)
+            if e.coreset or made not in variants:
+                continue
+            cells = {ablation_spec(ev["model"]): EvalResult.from_dict(ev) for ev in e.syn.evaluations
+                     if not ev.get("config", {}).get("model_kw")}  # the last evaluation of each network
+            if len(set(cells) & set(variants)) < 2:
+                continue
+            paper = e.syn.method == "dc" and (e.syn.info.name, e.syn.ipc) == ("mnist", 1)
+            pub = published_ablation(factor, made) if paper else {}
+            row = [f"{e.label} (condensed with {made})"]
+            for v in variants:
+                res = cells.get(v)
+                mark = " ✓" if res and within_std(res.mean, pub.get(v)) else ""
+                row.append(f"{_acc(res) if res else '-'}" + (f" ({pub[v]})" if v in pub else "") + mark)
+            rows.append(row)
+        if rows:
+            blocks += [("h2", f"ConvNet ablation: {factor} (rows: condensed with, columns: trained on)"),
+                       ("p", "The DC paper's single-factor tables (supplementary: Figure F10, Table T3, Figure "
+                             "F12), each variant a model spec; `convnet` is the default (ReLU, average pooling, "
+                             "InstanceNorm, depth 3, width 128). The paper's cell in brackets (DC, MNIST, IPC 1). "
+                             "✓: within its std."),
+                       ("table", ["set", *variants], rows)]
+    return blocks
 
 
 def _per_run(e: RunEntry) -> list[Block]:
@@ -370,6 +429,7 @@ def report_blocks(paths: list[str | Path], title: str = "datadistill report") ->
                             + ", ".join(path.name for path, _ in skipped) + "."))
     if entries:
         blocks += [("h2", "Summary"), _summary(entries)] + _method_tables(entries) + _crossarch(entries)
+        blocks += _ablations(entries)
     for folder, kind in apps:
         blocks += APP_SECTIONS[kind][1](folder)
     for e in entries:

@@ -12,6 +12,7 @@ from datadistill.models import (
     has_batchnorm,
     init_weights,
     list_models,
+    model_spec,
     parse_model_spec,
 )
 
@@ -93,6 +94,10 @@ def test_unknown_model_and_option() -> None:
 def test_a_model_spec_builds_the_network_its_options_name() -> None:
     assert parse_model_spec("convnet:depth=4:act=sigmoid:width=32") == (
         "convnet", {"depth": 4, "act": "sigmoid", "width": 32})
+    # a saved set's name and options name its network whole again
+    assert model_spec("convnet", {"depth": 4, "act": "sigmoid", "width": 32}) == "convnet:depth=4:act=sigmoid:width=32"
+    assert parse_model_spec(model_spec("convnet", {"norm": "none", "depth": 1})) == ("convnet", {"norm": "none", "depth": 1})
+    assert model_spec("lenet", {}) == model_spec("lenet") == "lenet"
     spec = create_model("convnet:depth=2:width=16:norm=batchnorm:pooling=maxpooling", 1, 10, 28, generator=_gen(3))
     kw = create_model("convnet", 1, 10, 28, generator=_gen(3), depth=2, width=16, norm="batchnorm",
                       pooling="maxpooling")

@@ -52,6 +52,12 @@ def parse_model_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return name.strip(), kw
 
 
+def model_spec(name: str, kw: dict[str, Any] | None = None) -> str:
+    """The spec naming model `name` built with options `kw` (parse_model_spec's inverse): ('convnet', {'depth': 1})
+    -> 'convnet:depth=1'. Saved sets keep their distilling network as a name and options; this names it whole."""
+    return ":".join([name, *(f"{k}={v}" for k, v in (kw or {}).items())])
+
+
 def _type_hints(factory: Any) -> dict[str, Any]:
     target = factory.func if isinstance(factory, partial) else factory
     try:
@@ -152,5 +158,5 @@ def init_weights(model: nn.Module, generator: torch.Generator | None, scheme: st
 
 __all__ = [
     "MODELS", "FeatureClassifier", "create_model", "list_models", "has_batchnorm", "init_weights",
-    "parse_model_spec", "SPEC_EXAMPLE",
+    "parse_model_spec", "model_spec", "SPEC_EXAMPLE",
 ]
