@@ -32,6 +32,8 @@ def test_dd_label_names_init_and_schedule():
                                    "poison_source": 3, "poison_target": 8}) == \
         "dd (random pretrained init, poison 3->8, 1 step x 1 epoch)"
     assert method_label("dc", {"init": "real"}, {}) == "dc"  # DC's rows do not depend on its init
+    assert method_label("dc", {"distance": "mse"}, {}) == "dc (mse distance)"  # Table T4's rows do
+    assert method_label("dsa", {"distance": "ours", "init": "real"}, {}) == "dsa"
     assert method_label("herding") == "herding"  # not a method: a coreset selection keeps its name
     assert published("dd (random init, 10 steps x 3 epochs)", "mnist", 10) == "79.5 +- 8.1"
     assert published("dd (fixed init, 1 step x 3 epochs)", "mnist", 1) == "93.8"

@@ -9,7 +9,7 @@ to T_c and S_c before both gradients are taken.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -161,6 +161,12 @@ class DC(ImageSetMethod):
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+
+    @classmethod
+    def variant(cls, method_config: dict[str, Any], schedule: dict[str, Any]) -> str:
+        """A gradient distance other than the paper's layer-wise one is another row of its Table T4."""
+        distance = method_config.get("distance", "ours")
+        return "" if distance == "ours" else f"{distance} distance"
 
     def default_protocol(self) -> str:
         """DSA sets: dsa2021; DC: crop-scale-rotate augmentation on MNIST (paper App. A), else none."""
