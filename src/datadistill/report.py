@@ -2,7 +2,8 @@
 
 The page shows, per set, its image grid (de-normalised, inverse-ZCA), its accuracy-versus-iteration curve and
 provenance (command, seed, version, distillation time); and across sets the papers' tables: methods x IPC
-with ours beside the published numbers, the cross-architecture matrix, and (given a cache folder of
+with ours beside the published numbers, the cross-architecture matrix, the ConvNet ablation tables (sets
+condensed with and trained on ConvNet variants), and (given a cache folder of
 whole_dataset's) the whole-dataset upper bound. Numbers come from evaluations already stored in the artifacts,
 metrics and caches (nothing is retrained here).
 """
@@ -240,7 +241,7 @@ def _ablations(entries: list[RunEntry]) -> list[Block]:
     """The DC paper's single-factor ConvNet tables (supplementary: Figure F10, Table T3, Figure F12): per factor,
     a row for each distilled set condensed with a ConvNet of that factor (the default or one variant) and trained
     on more than one of them, a column per variant; the paper's cell in brackets for DC sets of MNIST at IPC 1."""
-    blocks: list[Block] = []
+    tables: list[Block] = []
     for factor in ablation_factors():
         variants, rows = list(published_ablation(factor)), []
         for e in entries:
@@ -260,13 +261,14 @@ def _ablations(entries: list[RunEntry]) -> list[Block]:
                 row.append(f"{_acc(res) if res else '-'}" + (f" ({pub[v]})" if v in pub else "") + mark)
             rows.append(row)
         if rows:
-            blocks += [("h2", f"ConvNet ablation: {factor} (rows: condensed with, columns: trained on)"),
-                       ("p", "The DC paper's single-factor tables (supplementary: Figure F10, Table T3, Figure "
-                             "F12), each variant a model spec; `convnet` is the default (ReLU, average pooling, "
-                             "InstanceNorm, depth 3, width 128). The paper's cell in brackets (DC, MNIST, IPC 1). "
-                             "✓: within its std."),
-                       ("table", ["set", *variants], rows)]
-    return blocks
+            tables.append(("table", [f"set ({factor})", *variants], rows))
+    if not tables:
+        return []
+    return [("h2", "ConvNet ablations (rows: condensed with, columns: trained on)"),
+            ("p", "The DC paper's single-factor tables (supplementary: Figure F10, Table T3, Figure F12): one "
+                  "factor of the ConvNet changed at a time, each variant a model spec; `convnet` is the default "
+                  "(ReLU, average pooling, InstanceNorm, depth 3, width 128). The paper's cell in brackets (DC, "
+                  "MNIST, IPC 1). ✓: within its std."), *tables]
 
 
 def _per_run(e: RunEntry) -> list[Block]:

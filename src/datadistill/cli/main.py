@@ -405,7 +405,7 @@ def report(
     out_dir: Path = typer.Option(Path("report"), "--out", help="folder for report.md, img/ and report.html"),
     title: str = typer.Option("datadistill report"),
 ) -> None:
-    """Markdown + self-contained HTML: grids, accuracy curves, method x IPC and cross-arch tables."""
+    """Markdown + self-contained HTML: grids, accuracy curves, method x IPC, cross-arch and ablation tables."""
     md, page = build_report(list(runs_), out_dir, title)
     out.print(f"report: {md}  {page}")
 
