@@ -28,16 +28,9 @@ from common import ROOT, append_jsonl, append_markdown, command_line, machine, p
 
 from datadistill import api  # noqa: E402
 from datadistill.evaluate import EvalResult, dc_protocol  # noqa: E402
-from datadistill.models import model_spec  # noqa: E402
 from datadistill.published import ablation_factors, ablation_spec, published_ablation, within_std  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 from datadistill.synthetic import resolve_artifact  # noqa: E402
-
-
-def made_with(syn: api.SyntheticSet) -> str:
-    """The spec of the network the set was condensed with, as the ablation tables name it."""
-    spec = model_spec(syn.config.get("model", "convnet"), syn.config.get("model_kw"))
-    return ablation_spec(spec) or spec
 
 
 def main() -> None:
@@ -51,7 +44,7 @@ def main() -> None:
     args = p.parse_args()
     setup_runtime(None)
     syn = api.load(args.run)
-    made = made_with(syn)
+    made = ablation_spec(syn.made_with) or syn.made_with  # as the tables name it
     factors = args.factors or ablation_factors(made)
     missing = [f for f in factors if not published_ablation(f, made)]
     if not factors or missing:

@@ -106,13 +106,13 @@ def ablation_spec(model: str) -> str | None:
     """The name the ablation tables give the network `model` (a ConvNet spec): 'convnet' plus the options that
     differ from the paper's ConvNet ('convnet:depth=3:act=relu' -> 'convnet'); None for another network or a
     ConvNet that differs in more than one factor, which the tables do not hold."""
-    from .models import parse_model_spec
+    from .models import model_spec, parse_model_spec
 
     name, kw = parse_model_spec(model)
     changed = {k: v for k, v in kw.items() if _PAPER_CONVNET.get(k, object()) != v}
     if name != "convnet" or len(changed) > 1:
         return None
-    return ":".join(["convnet", *(f"{k}={v}" for k, v in changed.items())])
+    return model_spec("convnet", changed)
 
 
 def published_ablation(factor: str, condensed_with: str = "convnet") -> dict[str, str]:

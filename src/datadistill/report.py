@@ -24,7 +24,6 @@ from .coresets import selection_label
 from .errors import ArtifactError
 from .evaluate.train import EvalResult
 from .methods import method_label
-from .models import model_spec
 from .published import WHOLE as PUBLISHED_WHOLE
 from .published import (
     ablation_factors,
@@ -65,11 +64,6 @@ class RunEntry:
         return cls(path.name if path.is_dir() else path.stem, syn, curve, env)
 
     @property
-    def made_with(self) -> str:
-        """The network the set was distilled with, as a model spec ('convnet:depth=1')."""
-        return model_spec(self.syn.config.get("model", "convnet"), self.syn.config.get("model_kw"))
-
-    @property
     def method(self) -> str:
         """The set's method as the tables name it, with what sets the run apart (DD: init, steps x epochs; a coreset:
         its options and a non-default feature network; a set distilled with a ConvNet ablation variant: that
@@ -77,7 +71,7 @@ class RunEntry:
         if self.coreset:
             return selection_label(self.syn.method, self.syn.config)
         label = method_label(self.syn.method, self.syn.config.get("method_config"), self.syn.schedule)
-        variant = ablation_spec(self.made_with)
+        variant = ablation_spec(self.syn.made_with)
         if variant in (None, "convnet"):
             return label
         return f"{label[:-1]}; made with {variant})" if label.endswith(")") else f"{label} (made with {variant})"
@@ -245,7 +239,7 @@ def _ablations(entries: list[RunEntry]) -> list[Block]:
     for factor in ablation_factors():
         variants, rows = list(published_ablation(factor)), []
         for e in entries:
-            made = ablation_spec(e.made_with)
+            made = ablation_spec(e.syn.made_with)
             if e.coreset or made not in variants:
                 continue
             cells = {ablation_spec(ev["model"]): EvalResult.from_dict(ev) for ev in e.syn.evaluations

@@ -45,6 +45,13 @@ class SyntheticSet:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    @property
+    def made_with(self) -> str:
+        """The network the set was distilled with, as a model spec ('convnet:depth=1'; 'convnet' when unrecorded)."""
+        from .models import model_spec
+
+        return model_spec(self.config.get("model", "convnet"), self.config.get("model_kw"))
+
     def to_dataset(self) -> torch.utils.data.TensorDataset:
         """A torch Dataset of (image, label) pairs in the normalised space the set was made in."""
         return torch.utils.data.TensorDataset(self.images.detach().clone(), self.labels.clone())
