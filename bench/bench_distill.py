@@ -39,7 +39,7 @@ from datadistill.cli.main import parse_budget, parse_options  # noqa: E402
 from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
 from datadistill.evaluate import EvalResult, dc_protocol  # noqa: E402
 from datadistill.experts import ExpertConfig, train_experts  # noqa: E402
-from datadistill.published import published  # noqa: E402
+from datadistill.published import ablation_factors, ablation_spec, published, published_ablation  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 
 # Reference implementation on this machine class (shared/REFERENCE.md, 'Measured here'): s / iteration.
@@ -131,16 +131,31 @@ def full_run(args: argparse.Namespace, data) -> None:
     if syn.lrs.numel():
         rec["learned_lr"] = float(syn.lrs[0])
     append_jsonl(rec)
-    _write_run_markdown(args, rec, res, budget if syn.config.get("budget_hit") else None)
+    _write_run_markdown(args, rec, res, budget if syn.config.get("budget_hit") else None, syn.made_with)
 
 
-def _write_run_markdown(args: argparse.Namespace, rec: dict, res: EvalResult, budget: float | None) -> None:
+def _published_cell(args: argparse.Namespace, made_with: str) -> tuple[str, str]:
+    """The paper's figure a run compares with, and its label: the method's table for the paper's ConvNet; for a DC
+    MNIST IPC 1 set condensed with a ConvNet variant, the ablation tables' cell of a set condensed with and trained
+    on that variant; '-' where the papers give none."""
+    made = ablation_spec(made_with)
+    if made == "convnet":
+        return published(args.method, args.dataset, args.ipc) or "-", "published (paper)"
+    label = f"published (condensed with and trained on {made_with})"
+    if made and (args.method, args.dataset, args.ipc) == ("dc", "mnist", 1):
+        cells = [published_ablation(f, made)[made] for f in ablation_factors(made)]
+        return (cells[0] if cells else "-"), label + ", DC supplementary's ablations"
+    return "-", label
+
+
+def _write_run_markdown(args: argparse.Namespace, rec: dict, res: EvalResult, budget: float | None,
+                        made_with: str) -> None:
     m = machine()
     kind = f"budgeted run ({args.budget} of distillation time)" if budget else "full run"
     curve = ", ".join(f"{it}: {acc}" for it, acc in rec["curve"]) or "(no periodic evaluation)"
     how = "best on the validation split" if rec["selected"] == "val" else "the last"
     ref = REFERENCE_S.get((args.method, args.ipc), "")
-    published_acc = published(args.method, args.dataset, args.ipc) or "-"
+    published_acc, published_label = _published_cell(args, made_with)
     lr = f"  \nLearned lr: {rec['learned_lr']:.5f}." if "learned_lr" in rec else ""
     append_markdown(
         f"{args.method.upper()} {args.dataset} IPC {args.ipc} ({rec['precision']}): {kind}",
@@ -150,7 +165,7 @@ def _write_run_markdown(args: argparse.Namespace, rec: dict, res: EvalResult, bu
         f"| datadistill ({res.protocol}, {len(res.accs)} models) | {res.mean:.2f} +- {res.std:.2f} | "
         f"{rec['iterations']} | {rec['s_per_iter']:.2f} | {rec['wall_s'] / 60:.1f} min | "
         f"{rec['peak_rss_mb']:.0f} MB |\n"
-        f"| published (paper) | {published_acc} | | | | |\n"
+        f"| {published_label} | {published_acc} | | | | |\n"
         f"| reference on this machine class | | | {ref} | | |\n\n"
         f"Every model: {', '.join(f'{a:.2f}' for a in res.accs)}.  \n"
         f"{rec['curve_split'].capitalize()} accuracy vs iteration ({args.curve_models} models each): {curve}.  \n"
