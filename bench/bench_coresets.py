@@ -11,11 +11,15 @@ ConvNet by default, also the source of the forgetting counts; `--feature-recipe 
 Toneva et al.'s MNIST run instead) is trained once per seed and cached in bench/out/cache, and
 so is every evaluated ConvNet's accuracy (bench/out/cache/coresets.jsonl, keyed by the selected images and the
 protocol): a cell stopped part-way (an IPC 50 network takes ~30 min here) continues with the models it lacks.
-Results go to bench/results.jsonl and docs/results.md.
+Results go to bench/results.jsonl and docs/results.md; a rerun whose every network was cached measured nothing
+new and only prints its table. `--keep DIR` also saves each evaluated selection, its networks' accuracies attached,
+as a baseline run folder (DIR/<dataset>_<selection label>_ipc<IPC>_s<seed>): what `datadistill report` reads to
+put the coreset rows beside the distilled sets (rerunning a measured command with `--keep` retrains nothing).
 """
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -28,9 +32,10 @@ from datadistill import api  # noqa: E402
 from datadistill.augment import AUGMENTATIONS  # noqa: E402
 from datadistill.baselines import FEATURE_RECIPES, feature_recipe, feature_source  # noqa: E402
 from datadistill.cli.main import parse_options  # noqa: E402
-from datadistill.coresets import SelectionSource, coreset_set  # noqa: E402
+from datadistill.coresets import SelectionSource, coreset_set, selection_label  # noqa: E402
 from datadistill.evaluate.protocols import PROTOCOLS, dc_protocol, get_protocol  # noqa: E402
 from datadistill.published import published  # noqa: E402
+from datadistill.run import environment  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 
 
@@ -55,6 +60,9 @@ def main() -> None:
                    help="train the evaluated ConvNets this many epochs instead of the protocol's (labelled NAME/Nep)")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the ConvNets' training (the same protocol; 1.2x on an AVX512 Xeon)")
+    p.add_argument("--keep", type=Path, default=None,
+                   help="also save each evaluated selection with its accuracies as a run folder under this folder "
+                   "(report input)")
     p.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     args = p.parse_args()
     opts = parse_options(args.opt)
@@ -67,7 +75,7 @@ def main() -> None:
         protocol = f"{protocol}/{args.epochs}ep"
     cache = ROOT / "bench" / "out" / "cache"
     recipe = feature_recipe(args.feature_recipe, args.feature_epochs, args.feature_augment)
-    rows = []
+    rows, recs = [], []
     sources: dict[int, SelectionSource] = {}  # one feature network (and its features) per seed
     for name in args.selections:
         for ipc in args.ipc:
@@ -80,6 +88,8 @@ def main() -> None:
                                    cache_file=cache / "coresets.jsonl", on_model=progress(f"{name} ipc {ipc} set {seed}", t0))
                 accs += res.accs
                 cached += res.config["cached_models"]
+                if args.keep:
+                    keep(syn, res, args.keep, protocol)
             wall = time.perf_counter() - t0
             mean, std = statistics.mean(accs), statistics.pstdev(accs)
             pub = published(name, args.dataset, ipc) or "-"
@@ -88,9 +98,14 @@ def main() -> None:
                    "wall_s": round(wall, 1), "peak_rss_mb": peak_rss_mb(), "budgeted": False,
                    "command": command_line(), "sets": args.sets, "accs": accs, "published": pub, "options": opts,
                    "cached_models": cached}
-            append_jsonl(rec)
+            recs.append(rec)
             rows.append(f"| {name}{label} | {ipc} | {mean:.2f} +- {std:.2f} | {pub} | {len(accs)} ({cached} cached) "
                         f"| {wall / 60:.1f} min |")
+    if all(r["cached_models"] == r["n_models"] for r in recs):
+        print("every network was cached (nothing newly measured, nothing recorded):\n" + "\n".join(rows))
+        return
+    for rec in recs:
+        append_jsonl(rec)
     m = machine()
     append_markdown(
         f"Coreset baselines, {args.dataset} ({protocol})",
@@ -103,6 +118,18 @@ def main() -> None:
         "cell) cost no time here.\n\n"
         "| selection | IPC | ours (%) | published | models | wall |\n| --- | --- | --- | --- | --- | --- |\n"
         + "\n".join(rows))
+
+
+def keep(syn, res, folder: Path, protocol: str) -> Path:
+    """Save a selection with its evaluation as a baseline run folder (as `datadistill baseline NAME --out`
+    writes one), named by dataset, selection label (options, a non-default feature network), IPC and seed."""
+    slug = re.sub(r"[^a-z0-9=.-]+", "_", selection_label(syn.method, syn.config).lower()).strip("_")
+    target = folder / f"{syn.info.name}_{slug}_ipc{syn.ipc}_s{syn.seed}" / "synthetic.safetensors"
+    syn.config["protocol"] = protocol
+    syn.config["environment"] = environment()
+    syn.evaluations.append(res.to_dict())
+    syn.save(target)
+    return target
 
 
 if __name__ == "__main__":
