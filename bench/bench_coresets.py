@@ -33,10 +33,12 @@ from datadistill.augment import AUGMENTATIONS  # noqa: E402
 from datadistill.baselines import FEATURE_RECIPES, feature_recipe, feature_source  # noqa: E402
 from datadistill.cli.main import parse_options  # noqa: E402
 from datadistill.coresets import SelectionSource, coreset_set, selection_label  # noqa: E402
+from datadistill.evaluate import EvalResult  # noqa: E402
 from datadistill.evaluate.protocols import PROTOCOLS, dc_protocol, get_protocol  # noqa: E402
 from datadistill.published import published  # noqa: E402
 from datadistill.run import environment  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
+from datadistill.synthetic import SyntheticSet  # noqa: E402
 
 
 def main() -> None:
@@ -120,7 +122,7 @@ def main() -> None:
         + "\n".join(rows))
 
 
-def keep(syn, res, folder: Path, protocol: str) -> Path:
+def keep(syn: SyntheticSet, res: EvalResult, folder: Path, protocol: str) -> Path:
     """Save a selection with its evaluation as a baseline run folder (as `datadistill baseline NAME --out`
     writes one), named by dataset, selection label (options, a non-default feature network), IPC and seed."""
     slug = re.sub(r"[^a-z0-9=.-]+", "_", selection_label(syn.method, syn.config).lower()).strip("_")
