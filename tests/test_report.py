@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from datadistill import random_real
+from datadistill import distill, random_real
 from datadistill.errors import ArtifactError
 from datadistill.evaluate import EvalResult
 from datadistill.methods import method_label
@@ -117,6 +117,14 @@ def test_a_run_stopped_by_its_time_budget_says_so(tmp_path, digits):
     summary = next(rows for head, rows in tables.items() if head[0] == "set")
     assert summary[0][7:9] == ["5 (time budget)", "12"]
     assert tables[("method", "IPC 10")][0][1] == "81.00 +- 1.00 (79.5 +- 8.1) ✓ †"
+
+
+def test_a_resumed_run_names_the_command_that_continued_it(tmp_path, digits):
+    out = tmp_path / "r"
+    distill(digits, "dc", ipc=1, iterations=3, out=out, budget_s=1e-9, final_eval_models=1, protocol="quick")
+    distill(digits, "dc", ipc=1, iterations=3, out=out, resume=True, final_eval_models=1, protocol="quick")
+    made = [b[1] for b in report_blocks([out]) if b[0] == "p" and b[1].startswith("Made by")]
+    assert len(made) == 1 and "resumed after iteration 1 by `" in made[0] and "3 iterations" in made[0]
 
 
 def test_coreset_variants_get_their_own_rows_beside_the_plain_selections_figure(tmp_path, digits):

@@ -122,6 +122,9 @@ def test_budget_stops_saves_a_loadable_set_and_carries_over_resumes(tmp_path, di
     steps = [json.loads(x)["iteration"] for x in (out / "metrics.jsonl").read_text().splitlines()
              if "s_per_iter" in x]
     assert steps == list(range(more.config["completed_iterations"]))
+    env = json.loads((out / "config.json").read_text())["environment"]
+    assert [r["from_iteration"] for r in env["resumed"]] == [1, 1]  # each resume recorded, where it started
+    assert all(r["command"] and r["torch"] == torch.__version__ for r in env["resumed"])
 
 
 def test_select_on_validation_never_on_test(tmp_path, digits):

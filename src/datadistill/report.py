@@ -280,6 +280,10 @@ def _per_run(e: RunEntry) -> list[Block]:
     prov.update({k: s.config[k] for k in ("options", "features") if k in s.config})  # a coreset's selection
     made = [f"`{prov['command']}`" if prov["command"] != "-" else "command not recorded", f"seed {s.seed}",
             f"datadistill {s.version}", f"torch {prov['torch']}"]
+    resumed = e.environment.get("resumed", [])
+    if resumed:
+        prov["resumed"] = resumed
+        made += [f"resumed after iteration {r['from_iteration']} by `{r['command']}`" for r in resumed]
     if prov["completed_iterations"] is not None:
         made.append(f"{prov['completed_iterations']} iterations")
     if prov["distill_s"] is not None:

@@ -111,8 +111,13 @@ class RunFolder:
             if diff:
                 raise ConfigError(f"cannot resume {self.path}: settings differ ({', '.join(diff)}); "
                                   "resume with the same settings or choose a new --out")
-            write_json(self.config, {**stored, "run": now})  # evaluation settings may change on resume
-            return self._resume_point()
+            done = self._resume_point()
+            env = stored.get("environment", {})
+            # each resume's command and starting point, so a report's provenance names every command that ran
+            resumed = [*env.get("resumed", []), {**_resume_facts(), "from_iteration": done}]
+            write_json(self.config, {**stored, "run": now,  # evaluation settings may change on resume
+                                     "environment": {**env, "resumed": resumed}})
+            return done
         self.path.mkdir(parents=True, exist_ok=True)
         write_json(self.config, {"run": cfg.to_dict(), "environment": environment()})
         self.metrics.write_text("")
@@ -176,6 +181,12 @@ def environment() -> dict[str, Any]:
             "threads": torch.get_num_threads(), "machine": platform.machine(),
             "cpu_bf16": native_bf16(torch.device("cpu")),
             "command": " ".join(shlex.quote(a) for a in sys.argv)}
+
+
+def _resume_facts() -> dict[str, Any]:
+    """What a resume records of the session that continues a run: its command and versions."""
+    env = environment()
+    return {k: env[k] for k in ("command", "datadistill", "torch")}
 
 
 class Distiller:
