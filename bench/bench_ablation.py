@@ -14,7 +14,8 @@ and the seed), so a stopped run continues with the networks it lacks; each finis
 the set's evaluations (as `crossarch` stores its cells), where `datadistill report` finds it for its ablation
 tables. A variant the set's own evaluations already hold with `--runs` networks under the same protocol (its run's
 final evaluation, on the network it was condensed with) is not retrained. Results go to bench/results.jsonl and
-docs/results.md.
+docs/results.md; a cell whose every network was cached measured nothing and is not recorded again, and a rerun that
+measured nothing records nothing.
 """
 from __future__ import annotations
 
@@ -72,18 +73,23 @@ def main() -> None:
                 syn.evaluations.append(res.to_dict())  # kept with the set too: `datadistill report` shows the table
                 syn.save(resolve_artifact(args.run))
                 print(f"{spec}: {res.mean:.2f} +- {res.std:.2f} (published {pub})", flush=True)
-                append_jsonl({"bench": "ablation", "method": syn.method, "dataset": syn.info.name, "ipc": syn.ipc,
-                              "protocol": protocol, "acc_mean": round(res.mean, 2), "acc_std": round(res.std, 2),
-                              "n_models": len(res.accs), "iterations": syn.config.get("completed_iterations"),
-                              "wall_s": None if wall is None else round(wall, 1), "s_per_iter": None,
-                              "peak_rss_mb": peak_rss_mb(), "budgeted": False, "command": command_line(),
-                              "factor": factor, "condensed_with": made, "trained_on": spec, "published": pub, "accs": res.accs})
+                if wall is not None:  # a cell all of whose networks were cached was recorded when they were trained
+                        append_jsonl({"bench": "ablation", "method": syn.method, "dataset": syn.info.name,
+                                  "ipc": syn.ipc, "protocol": protocol, "acc_mean": round(res.mean, 2),
+                                  "acc_std": round(res.std, 2), "n_models": len(res.accs),
+                                  "iterations": syn.config.get("completed_iterations"), "wall_s": round(wall, 1),
+                                  "s_per_iter": None, "peak_rss_mb": peak_rss_mb(), "budgeted": False,
+                                  "command": command_line(), "factor": factor, "condensed_with": made,
+                                  "trained_on": spec, "published": pub, "accs": res.accs})
             res, wall = cells[spec]
             mark = {True: "yes", False: "no", None: "-"}[within_std(res.mean, pub)]
             rows.append(f"| `{spec}` | {res.mean:.2f} +- {res.std:.2f} | {pub} | {res.mean - float(pub.split()[0]):+.1f} "
                         f"| {mark} | {'cached' if wall is None else f'{wall / 60:.1f} min'} |")
         sections.append(f"**{factor}**\n\n| trained on | ours (%) | published | ours - published | within std | wall |\n"
                         "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows))
+    if all(wall is None for _, wall in cells.values()):
+        print("every cell was cached (nothing newly measured, nothing recorded)")
+        return
     m = machine()
     side = "evaluation side" if made == "convnet" else f"condensation side, condensed with {made}"
     append_markdown(
