@@ -74,7 +74,7 @@ def main() -> None:
                 syn.save(resolve_artifact(args.run))
                 print(f"{spec}: {res.mean:.2f} +- {res.std:.2f} (published {pub})", flush=True)
                 if wall is not None:  # a cell all of whose networks were cached was recorded when they were trained
-                        append_jsonl({"bench": "ablation", "method": syn.method, "dataset": syn.info.name,
+                    append_jsonl({"bench": "ablation", "method": syn.method, "dataset": syn.info.name,
                                   "ipc": syn.ipc, "protocol": protocol, "acc_mean": round(res.mean, 2),
                                   "acc_std": round(res.std, 2), "n_models": len(res.accs),
                                   "iterations": syn.config.get("completed_iterations"), "wall_s": round(wall, 1),
