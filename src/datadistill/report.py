@@ -234,7 +234,8 @@ def _crossarch(entries: list[RunEntry]) -> list[Block]:
 def _ablations(entries: list[RunEntry]) -> list[Block]:
     """The DC paper's single-factor ConvNet tables (supplementary: Figure F10, Table T3, Figure F12): per factor,
     a row for each distilled set condensed with a ConvNet of that factor (the default or one variant) and trained
-    on more than one of them, a column per variant; the paper's cell in brackets for DC sets of MNIST at IPC 1."""
+    on more than one of them, a column per variant; the paper's cell in brackets for DC sets of MNIST at IPC 1.
+    Rows follow the paper's order of the networks condensed with (the order the sets came in within one)."""
     tables: list[Block] = []
     for factor in ablation_factors():
         variants, rows = list(published_ablation(factor)), []
@@ -253,9 +254,9 @@ def _ablations(entries: list[RunEntry]) -> list[Block]:
                 res = cells.get(v)
                 mark = " ✓" if res and within_std(res.mean, pub.get(v)) else ""
                 row.append(f"{_acc(res) if res else '-'}" + (f" ({pub[v]})" if v in pub else "") + mark)
-            rows.append(row)
+            rows.append((variants.index(made), row))
         if rows:
-            tables.append(("table", [f"set ({factor})", *variants], rows))
+            tables.append(("table", [f"set ({factor})", *variants], [r for _, r in sorted(rows, key=lambda r: r[0])]))
     if not tables:
         return []
     return [("h2", "ConvNet ablations (rows: condensed with, columns: trained on)"),
