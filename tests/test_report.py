@@ -96,13 +96,14 @@ def test_ablation_tables_put_each_set_in_the_row_of_the_network_it_was_condensed
     shallow = dc_set("convnet:depth=1", [("convnet:depth=1", 61.0), ("convnet:depth=3", 77.0)], 1)
     blocks = report_blocks([default, shallow])
     tables = _tables(blocks)
-    rows = tables[("set (depth)", "convnet:depth=1", "convnet:depth=2", "convnet", "convnet:depth=4")]
+    depth_table = ("set (depth)", "convnet:depth=1", "convnet:depth=2", "convnet", "convnet:depth=4")
+    rows = tables[depth_table]
     # rows in the paper's order of the condensing networks (depth 1 above depth 3), whatever the order of the paths
     assert rows == [["s1 (condensed with convnet:depth=1)", "61.00 (61.3 +- 3.5) ✓", "- (78.2 +- 3.0)",
                      "77.00 (77.1 +- 4.0) ✓", "- (76.4 +- 3.5)"],
                     ["s0 (condensed with convnet)", "79.00 (81.6 +- 1.5)", "- (89.8 +- 0.8)", "92.00 (91.7 +- 0.5) ✓",
                      "- (90.4 +- 0.6)"]]
-    assert _tables(report_blocks([shallow, default]))[next(k for k in tables if k[0] == "set (depth)")] == rows
+    assert _tables(report_blocks([shallow, default]))[depth_table] == rows
     # only the depth table: neither set was trained on another factor's variant
     assert [head[0] for head in tables if head[0].startswith("set (")] == ["set (depth)"]
     # the cross-architecture matrix leaves ConvNet variants to those tables
