@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb, progress  # noqa: E402
 
 from datadistill import api  # noqa: E402
-from datadistill.evaluate import EvalResult, dc_protocol  # noqa: E402
+from datadistill.evaluate import EvalResult, dc_protocol, get_protocol  # noqa: E402
 from datadistill.published import ablation_factors, ablation_spec, published_ablation, within_std  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 from datadistill.synthetic import resolve_artifact  # noqa: E402
@@ -55,10 +55,12 @@ def main() -> None:
     data = api.resolve_data(syn.info.name, args.data_root)
     protocol = syn.config.get("protocol") or dc_protocol(syn.info.name)
     cache = ROOT / "bench" / "out" / "cache" / "ablation.jsonl"
-    # the set's own evaluations (the run's final one: its distilling network) fill their cells
+    # the set's own evaluations (the run's final one: its distilling network) fill their cells, those made with the
+    # augmentation the protocol gives that network (a BatchNorm ConvNet's evaluations before its rule are not)
     cells: dict[str, tuple[EvalResult, float | None]] = {
         ablation_spec(e["model"]) or e["model"]: (EvalResult.from_dict(e), None) for e in syn.evaluations
-        if e["protocol"] == protocol and len(e["accs"]) >= args.runs and not e.get("config", {}).get("model_kw")}
+        if e["protocol"] == protocol and len(e["accs"]) >= args.runs and not e.get("config", {}).get("model_kw")
+        and e.get("config", {}).get("protocol", {}).get("augment") == get_protocol(protocol).for_model(e["model"]).augment}
     t_all = time.perf_counter()
     sections = []
     for factor in factors:

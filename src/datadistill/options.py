@@ -41,3 +41,17 @@ def key_value(pair: str, example: str) -> tuple[str, Any]:
         return key, json.loads(value)
     except json.JSONDecodeError:
         return key, value.strip()
+
+
+def parse_spec(spec: str, example: str, what: str) -> tuple[str, dict[str, Any]]:
+    """A name with options after colons, as (name, options): 'convnet:depth=4:act=sigmoid' -> ('convnet',
+    {'depth': 4, 'act': 'sigmoid'}), values as `key_value` reads them; a key given twice is a one-line
+    ConfigError naming `what` the spec is (e.g. 'model')."""
+    name, *pairs = spec.split(":")
+    kw: dict[str, Any] = {}
+    for pair in pairs:
+        key, value = key_value(pair, example)
+        if key in kw:
+            raise ConfigError(f"{what} option '{key}' is given twice in '{spec}'")
+        kw[key] = value
+    return name.strip(), kw

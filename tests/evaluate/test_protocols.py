@@ -20,6 +20,47 @@ def test_the_dc_papers_protocol_augments_mnist_only():
     assert [get_protocol(dc_protocol(d)).augment for d in ("fashion-mnist", "digits")] == ["none", "none"]
 
 
+@pytest.mark.parametrize("name", ["dc2021-aug", "dc2021-aug-reference"])
+def test_a_batchnorm_convnet_trains_with_crop_and_noise_under_the_dc_augmentation(name):
+    # the reference's get_daparam: its ConvNetBN gets crop + noise where every other network gets crop-scale-rotate
+    from datadistill.evaluate.train import protocol_augment
+
+    proto = get_protocol(name)
+    for model, kw in (("convnet:norm=batchnorm", ()), ("convnet_bn", ()), ("convnet", (("norm", "batchnorm"),))):
+        spec = EvalSpec(model, proto, model_kw=kw)
+        assert spec.protocol.augment == f"{proto.augment}:strategy=crop_noise"
+        assert protocol_augment(spec.protocol, "mnist").cfg.ops == ("crop", "noise")
+        assert EvalSpec(model, spec.protocol, model_kw=kw).protocol == spec.protocol  # applying it again: no change
+    for model in ("convnet", "convnet:norm=layernorm", "alexnet_bn", "resnet18_bn"):
+        spec = EvalSpec(model, proto)
+        assert spec.protocol.augment == proto.augment
+        assert protocol_augment(spec.protocol, "mnist").cfg.ops == ("crop", "scale", "rotate")
+
+
+def test_the_batchnorm_rule_leaves_the_records_of_every_other_network_as_they_were():
+    # cache keys hold Protocol.to_dict(): a network the rule does not touch keeps the key it had before the rule
+    before = {"name": "dc2021-aug", "epochs": 1000, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4,
+              "batch_size": 256, "decay_at": 0.5, "decay_factor": 0.1, "augment": "dc", "use_learned_lr": False,
+              "precision": "fp32", "test_batch": 1000, "replay": False}
+    assert EvalSpec("convnet", get_protocol("dc2021-aug")).protocol.to_dict() == before
+    assert EvalSpec("convnet_bn", get_protocol("dc2021-aug")).protocol.to_dict() == \
+        {**before, "augment": "dc:strategy=crop_noise"}
+    assert "batchnorm_convnet_augment" not in get_protocol("dsa2021").to_dict()
+    assert get_protocol("dc2021-aug").to_dict()["batchnorm_convnet_augment"] == "dc:strategy=crop_noise"
+
+
+@pytest.mark.parametrize("augment, says", [("dc:strategy=crop_blur", "unknown DC augmentation op 'blur'"),
+                                           ("dc:spin=3", "unknown DCAugConfig option 'spin'"),
+                                           ("dc:crop", "option 'crop' is not key=value"),
+                                           ("dc:crop=1:crop=2", "augmentation option 'crop' is given twice"),
+                                           ("none:crop=1", "augmentation 'none' takes no options")])
+def test_a_bad_augmentation_spec_is_one_line_config_error(augment, says):
+    from datadistill.evaluate.train import protocol_augment
+
+    with pytest.raises(ConfigError, match=says):
+        protocol_augment(get_protocol("quick", augment=augment), "mnist")
+
+
 def test_an_evaluation_of_no_networks_is_refused():
     with pytest.raises(ConfigError, match="runs 0: an evaluation trains at least one network"):
         EvalSpec(runs=0)

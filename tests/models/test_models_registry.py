@@ -11,6 +11,7 @@ from datadistill.models import (
     create_model,
     has_batchnorm,
     init_weights,
+    is_batchnorm_convnet,
     list_models,
     model_spec,
     parse_model_spec,
@@ -163,6 +164,19 @@ def test_has_batchnorm() -> None:
         assert has_batchnorm(create_model(name, 1, 10, 28))
     for name in ("convnet", "vgg11", "resnet18", "mlp"):
         assert not has_batchnorm(create_model(name, 1, 10, 28))
+
+
+@pytest.mark.parametrize("spec, kw", [("convnet_bn", {}), ("convnet:norm=batchnorm", {}), ("convnet_bn:depth=2", {}),
+                                      ("convnet", {"norm": "batchnorm"}), ("convnet_d2", {"norm": "batchnorm"})])
+def test_a_batchnorm_convnet_is_told_from_its_spec(spec: str, kw: dict) -> None:
+    assert is_batchnorm_convnet(spec, **kw)
+    assert has_batchnorm(create_model(spec, 1, 10, 28, **kw))  # the spec builds what it was read as
+
+
+@pytest.mark.parametrize("spec", ["convnet", "convnet_ln", "convnet_bn:norm=instancenorm", "alexnet_bn", "vgg11_bn",
+                                  "resnet18_bn", "no_such_net"])
+def test_other_networks_are_not_batchnorm_convnets(spec: str) -> None:
+    assert not is_batchnorm_convnet(spec)
 
 
 def test_fast_avgpool_equals_avg_pool2d_and_is_twice_differentiable() -> None:

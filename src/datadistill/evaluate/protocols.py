@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..errors import ConfigError
+from ..models import is_batchnorm_convnet
 from ..registry import Registry
 
 
@@ -20,15 +21,34 @@ class Protocol:
     batch_size: int = 256
     decay_at: float = 0.5  # lr x decay_factor after this fraction of the epochs
     decay_factor: float = 0.1
-    augment: str = "none"  # 'none' | 'dsa' | 'dc' (crop-scale-rotate) | 'dc-reference' (its exact pixel rules)
+    # 'none' | 'dsa' | 'dc' (crop-scale-rotate) | 'dc-reference' (its exact pixel rules); options after colons,
+    # as a model spec takes them: 'dc:strategy=crop_noise'
+    augment: str = "none"
     use_learned_lr: bool = False
     precision: str = "fp32"  # training precision of the evaluated network
     test_batch: int = 1000
     replay: bool = False  # train by replaying the set's own schedule (DD) instead of epochs of SGD
+    # What a ConvNet with BatchNorm trains with instead of `augment` ('': the same). The DC reference (its
+    # get_daparam: "data augmentation makes model training with Batch Norm layer easier") trains its BatchNorm
+    # ConvNet with crop and noise where every other network gets the dataset's strategy; `for_model` applies it.
+    batchnorm_convnet_augment: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form, stored next to every result."""
-        return asdict(self)
+        """JSON-friendly form, stored next to every result. The BatchNorm-ConvNet rule is left out where unset,
+        so the records and cache keys of every protocol without it read as they did before the rule existed."""
+        d = asdict(self)
+        if not d["batchnorm_convnet_augment"]:
+            del d["batchnorm_convnet_augment"]
+        return d
+
+    def for_model(self, model: str, **model_kw: Any) -> "Protocol":
+        """The recipe network `model` (a spec, plus options) trains with: `batchnorm_convnet_augment` in place of
+        `augment` for a ConvNet with BatchNorm; the rule itself is dropped either way, so the result names only
+        what was done (and applying it twice changes nothing)."""
+        if not self.batchnorm_convnet_augment:
+            return self
+        augment = self.batchnorm_convnet_augment if is_batchnorm_convnet(model, **model_kw) else self.augment
+        return replace(self, augment=augment, batchnorm_convnet_augment="")
 
 
 PROTOCOLS: Registry[Protocol] = Registry("protocol")
@@ -39,8 +59,10 @@ def _add(p: Protocol, *aliases: str) -> None:
 
 
 _add(Protocol("dc2021", epochs=300))  # DC paper: no augmentation
-_add(Protocol("dc2021-aug", epochs=1000, augment="dc"))  # DC paper on MNIST: crop, scale, rotate
-_add(Protocol("dc2021-aug-reference", epochs=1000, augment="dc-reference"))  # the same, reference's pixel rules
+# DC paper on MNIST: crop, scale, rotate (a BatchNorm ConvNet: crop, noise); the same with the reference's pixel rules
+_add(Protocol("dc2021-aug", epochs=1000, augment="dc", batchnorm_convnet_augment="dc:strategy=crop_noise"))
+_add(Protocol("dc2021-aug-reference", epochs=1000, augment="dc-reference",
+              batchnorm_convnet_augment="dc-reference:strategy=crop_noise"))
 _add(Protocol("dsa2021", epochs=1000, augment="dsa"), "dm2023")  # DSA and DM papers
 _add(Protocol("mtt2022", epochs=1000, augment="dsa", use_learned_lr=True))  # MTT: the learned lr, DSA
 _add(Protocol("dd2018", epochs=0, replay=True))  # DD: the distilled steps x epochs with the learned lrs

@@ -20,6 +20,7 @@ from ..distributed import SINGLE, World
 from ..errors import ArtifactError, ConfigError
 from ..fileio import load_meta, save_tensors
 from ..models import create_model
+from ..options import parse_spec
 from ..runtime import autocast, compile_errors, effective_precision
 from ..seeding import make_generator
 from .batched import batchable, test_accuracies, train_batched
@@ -160,8 +161,10 @@ def _not_a_checkpoint(file: Path, e: Exception) -> ArtifactError:
 
 
 def protocol_augment(proto: Protocol, dataset: str) -> Augment | None:
-    """The training augmentation a protocol (or whole-data recipe) asks for on `dataset`; None for 'none'."""
-    return None if proto.augment == "none" else make_augment(proto.augment, dataset)
+    """The training augmentation a protocol (or whole-data recipe) asks for on `dataset` (its options after
+    colons: 'dc:strategy=crop_noise'); None for 'none'."""
+    name, options = parse_spec(proto.augment, "dc:strategy=crop_noise", "augmentation")
+    return None if name == "none" and not options else make_augment(name, dataset, **options)
 
 
 BATCHED_IMAGES = 1024  # images per vmapped step (models x batch): bounds memory like one large batch
@@ -187,6 +190,8 @@ class EvalSpec:
     def __post_init__(self) -> None:
         if self.runs < 1:
             raise ConfigError(f"runs {self.runs}: an evaluation trains at least one network (pass --runs 1 or more)")
+        if self.protocol is not None:  # the recipe this network trains with (Protocol.for_model), keyed as such
+            object.__setattr__(self, "protocol", self.protocol.for_model(self.model, **dict(self.model_kw)))
 
 
 def evaluate_tensors(x: torch.Tensor, y: torch.Tensor, info: DatasetInfo, test: RealData, spec: EvalSpec,

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..options import key_value, typed
+from ..options import parse_spec, typed
 from . import alexnet, convnet, lenet, mlp, resnet, vgg  # noqa: F401  (registers the families)
 from ._base import MODELS, FeatureClassifier, as_size
 
@@ -34,6 +34,21 @@ def has_batchnorm(model: nn.Module) -> bool:
     return any(isinstance(m, _BATCHNORMS) for m in model.modules())
 
 
+def is_batchnorm_convnet(name: str, **kw: Any) -> bool:
+    """Whether the model spec `name` (plus options `kw`) names a ConvNet with BatchNorm ('convnet_bn',
+    'convnet:norm=batchnorm', ...), read from the registry without building it; False for a name not registered
+    (building it is what reports that)."""
+    base, spec_kw = parse_model_spec(name)
+    if base not in MODELS:
+        return False
+    factory = MODELS.get(base)
+    target, preset = (factory.func, factory.keywords) if isinstance(factory, partial) else (factory, {})
+    if target is not convnet.ConvNet:
+        return False
+    default = inspect.signature(convnet.ConvNet).parameters["norm"].default
+    return {**preset, **spec_kw, **kw}.get("norm", default) == "batchnorm"
+
+
 SPEC_EXAMPLE = "convnet:depth=4:width=256:norm=batchnorm"
 
 
@@ -42,14 +57,7 @@ def parse_model_spec(spec: str) -> tuple[str, dict[str, Any]]:
     'convnet:depth=4:act=sigmoid' -> ('convnet', {'depth': 4, 'act': 'sigmoid'}). Values are JSON literals
     (numbers, true/false, null) or plain strings. So an ablation network is a name wherever a model is named
     (distilling, evaluating, cross-architecture), never a code edit."""
-    name, *pairs = spec.split(":")
-    kw: dict[str, Any] = {}
-    for pair in pairs:
-        key, value = key_value(pair, SPEC_EXAMPLE)
-        if key in kw:
-            raise ConfigError(f"model option '{key}' is given twice in '{spec}'")
-        kw[key] = value
-    return name.strip(), kw
+    return parse_spec(spec, SPEC_EXAMPLE, "model")
 
 
 def model_spec(name: str, kw: dict[str, Any] | None = None) -> str:
@@ -157,6 +165,6 @@ def init_weights(model: nn.Module, generator: torch.Generator | None, scheme: st
 
 
 __all__ = [
-    "MODELS", "FeatureClassifier", "create_model", "list_models", "has_batchnorm", "init_weights",
-    "parse_model_spec", "model_spec", "SPEC_EXAMPLE",
+    "MODELS", "FeatureClassifier", "create_model", "list_models", "has_batchnorm", "is_batchnorm_convnet",
+    "init_weights", "parse_model_spec", "model_spec", "SPEC_EXAMPLE",
 ]
