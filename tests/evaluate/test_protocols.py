@@ -37,6 +37,16 @@ def test_a_batchnorm_convnet_trains_with_crop_and_noise_under_the_dc_augmentatio
         assert protocol_augment(spec.protocol, "mnist").cfg.ops == ("crop", "scale", "rotate")
 
 
+def test_a_batchnorm_convnets_result_names_the_augmentation_it_trained_with(digits):
+    x, y = digits.train.images[:20], digits.train.labels[:20]
+    proto = get_protocol("dc2021-aug", epochs=1)
+    bn, other = (evaluate_tensors(x, y, digits.info, digits.test, EvalSpec(m, proto, runs=1))
+                 for m in ("convnet_bn", "convnet"))
+    assert bn.config["protocol"]["augment"] == "dc:strategy=crop_noise"
+    assert other.config["protocol"]["augment"] == "dc"
+    assert "batchnorm_convnet_augment" not in bn.config["protocol"] | other.config["protocol"]
+
+
 def test_the_batchnorm_rule_leaves_the_records_of_every_other_network_as_they_were():
     # cache keys hold Protocol.to_dict(): a network the rule does not touch keeps the key it had before the rule
     before = {"name": "dc2021-aug", "epochs": 1000, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4,
