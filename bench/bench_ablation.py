@@ -55,12 +55,18 @@ def main() -> None:
     data = api.resolve_data(syn.info.name, args.data_root)
     protocol = syn.config.get("protocol") or dc_protocol(syn.info.name)
     cache = ROOT / "bench" / "out" / "cache" / "ablation.jsonl"
-    # the set's own evaluations (the run's final one: its distilling network) fill their cells, those made with the
-    # augmentation the protocol gives that network (a BatchNorm ConvNet's evaluations before its rule are not)
+    recipe = get_protocol(protocol)
+
+    def as_now(e: dict) -> bool:
+        """Made with `--runs` networks, the protocol and the augmentation it gives that network now (a BatchNorm
+        ConvNet's evaluations from before its crop+noise rule are not)."""
+        config = e.get("config", {})
+        return (e["protocol"] == protocol and len(e["accs"]) >= args.runs and not config.get("model_kw")
+                and config.get("protocol", {}).get("augment") == recipe.for_model(e["model"]).augment)
+
+    # the set's own evaluations (the run's final one: its distilling network) fill their cells
     cells: dict[str, tuple[EvalResult, float | None]] = {
-        ablation_spec(e["model"]) or e["model"]: (EvalResult.from_dict(e), None) for e in syn.evaluations
-        if e["protocol"] == protocol and len(e["accs"]) >= args.runs and not e.get("config", {}).get("model_kw")
-        and e.get("config", {}).get("protocol", {}).get("augment") == get_protocol(protocol).for_model(e["model"]).augment}
+        ablation_spec(e["model"]) or e["model"]: (EvalResult.from_dict(e), None) for e in syn.evaluations if as_now(e)}
     t_all = time.perf_counter()
     sections = []
     for factor in factors:
