@@ -91,7 +91,7 @@ def main() -> None:
                                   "trained_on": spec, "published": pub, "accs": res.accs})
             res, wall = cells[spec]
             mark = {True: "yes", False: "no", None: "-"}[within_std(res.mean, pub)]
-            rows.append(f"| `{spec}` | {res.mean:.2f} +- {res.std:.2f} | {pub} | {res.mean - float(pub.split()[0]):+.1f} "
+            rows.append(f"| `{spec}` | {res.mean:.2f} +- {res.std:.2f} | {pub} | {res.mean - float(pub.split()[0]):+.2f} "
                         f"| {mark} | {'cached' if wall is None else f'{wall / 60:.1f} min'} |")
         sections.append(f"**{factor}**\n\n| trained on | ours (%) | published | ours - published | within std | wall |\n"
                         "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows))
