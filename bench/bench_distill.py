@@ -30,6 +30,7 @@ from common import (  # noqa: E402
     command_line,
     machine,
     peak_rss_mb,
+    reference_s,
 )
 
 from datadistill import api, random_real  # noqa: E402
@@ -42,19 +43,7 @@ from datadistill.experts import ExpertConfig, train_experts  # noqa: E402
 from datadistill.published import ablation_factors, ablation_spec, published, published_ablation  # noqa: E402
 from datadistill.runtime import setup_runtime  # noqa: E402
 
-# Reference implementation on this machine class (shared/REFERENCE.md, 'Measured here'): s / iteration.
-REFERENCE_S = {("dc", 1): 6.1, ("dsa", 1): 6.7, ("dc", 10): 174.0, ("dsa", 10): 205.0,
-               ("dm", 1): 2.3, ("dm", 10): 2.8, ("dm", 50): 3.4}
 FAMILY = {"dc": "dc", "dsa": "dc", "dm": "dm", "mtt": "mtt"}  # bench names: dc_run, dm_timing, ...
-
-
-def _reference_s(args: argparse.Namespace, model: str | None) -> float | None:
-    """The reference implementation's seconds per iteration for the method and IPC, which it was timed at with the
-    paper's ConvNet; None for a run on another network (a width-256 ConvNet is no match for it) or a setting never
-    timed."""
-    if model is not None and ablation_spec(model) != "convnet":
-        return None
-    return REFERENCE_S.get((args.method, args.ipc))
 
 
 def _settings(args: argparse.Namespace) -> dict:
@@ -87,7 +76,7 @@ def timing(args: argparse.Namespace, data) -> None:
                 **_settings(args))
     wall = time.perf_counter() - t0
     med = statistics.median(times[1:])
-    ref = _reference_s(args, _settings(args).get("model"))
+    ref = reference_s(args.method, args.ipc, _settings(args).get("model"))
     rec = {"bench": f"{FAMILY[args.method]}_timing", "method": args.method, "dataset": args.dataset,
            "ipc": args.ipc, "protocol": None, "iterations": args.iters, "wall_s": round(wall, 1),
            "s_per_iter": round(med, 3), "peak_rss_mb": peak_rss_mb(), "budgeted": False,
@@ -163,7 +152,7 @@ def _write_run_markdown(args: argparse.Namespace, rec: dict, res: EvalResult, bu
     kind = f"budgeted run ({args.budget} of distillation time)" if budget else "full run"
     curve = ", ".join(f"{it}: {acc}" for it, acc in rec["curve"]) or "(no periodic evaluation)"
     how = "best on the validation split" if rec["selected"] == "val" else "the last"
-    ref = _reference_s(args, made_with)
+    ref = reference_s(args.method, args.ipc, made_with)
     ref_row = f"| reference on this machine class | | | {ref} | | |\n" if ref else ""
     published_acc, published_label = _published_cell(args, made_with)
     lr = f"  \nLearned lr: {rec['learned_lr']:.5f}." if "learned_lr" in rec else ""

@@ -20,14 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
-from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb  # noqa: E402
+from common import ROOT, append_jsonl, append_markdown, command_line, machine, peak_rss_mb, reference_s  # noqa: E402
 
 from datadistill import api  # noqa: E402
 from datadistill.experts import ExpertConfig, train_experts  # noqa: E402
 from datadistill.runtime import effective_precision, setup_runtime  # noqa: E402
 
-REFERENCE_S = {("dc", 1): 6.1, ("dsa", 1): 6.7, ("dc", 10): 174.0, ("dsa", 10): 205.0,
-               ("dm", 1): 2.3, ("dm", 10): 2.8, ("dm", 50): 3.4}
 ROWS = ["dc:1", "dsa:1", "dc:10", "dsa:10", "dm:1", "dm:10", "dm:50", "mtt:1", "mtt:10", "dd:10"]
 SLOW = {("dc", 10): 2, ("dsa", 10): 2}  # iterations measured for rows of ~1.5 min each
 
@@ -75,7 +73,7 @@ def main() -> None:
                     callback=lambda e, times=times: times.append(e["s_per_iter"]) if e["event"] == "step" else None,
                     **kw)
         med = statistics.median(times[1:])
-        ref = REFERENCE_S.get((method, ipc))
+        ref = reference_s(method, ipc, kw.get("model"))
         speed = f"{ref / med:.2f}x" if ref else "-"
         met = ("yes" if ref / med >= 2 else "no") if ref else "no reference figure"
         lines.append(f"| {method.upper()} | {ipc} | {med:.2f} | {ref or '-'} | {speed} | {met} | {n} | {note} |")

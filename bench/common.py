@@ -22,6 +22,22 @@ signal.signal(signal.SIGTERM, signal.default_int_handler)
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_JSONL = ROOT / "bench" / "results.jsonl"
 RESULTS_MD = ROOT / "docs" / "results.md"
+# The reference implementation's seconds per iteration on this machine class (shared/REFERENCE.md, 'Measured here'),
+# timed with the paper's ConvNet.
+REFERENCE_S = {("dc", 1): 6.1, ("dsa", 1): 6.7, ("dc", 10): 174.0, ("dsa", 10): 205.0,
+               ("dm", 1): 2.3, ("dm", 10): 2.8, ("dm", 50): 3.4}
+
+
+def reference_s(method: str, ipc: int, model: str | None = None) -> float | None:
+    """REFERENCE_S for a method and IPC; None for a setting never timed or a run on another network than the paper's
+    ConvNet (`model`, a model spec; None is the method's default), which the figure would not match."""
+    from datadistill.published import ablation_spec
+
+    if model is not None and ablation_spec(model) != "convnet":
+        return None
+    return REFERENCE_S.get((method, ipc))
+
+
 KEYS = ("bench", "method", "dataset", "ipc", "protocol", "acc_mean", "acc_std", "n_models", "iterations",
         "wall_s", "s_per_iter", "peak_rss_mb", "budgeted", "command", "torch", "cores", "date")
 
