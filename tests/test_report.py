@@ -113,6 +113,31 @@ def test_ablation_tables_put_each_set_in_the_row_of_the_network_it_was_condensed
     assert methods == {"dc": "92.00 (91.7 +- 0.5) ✓", "dc (made with convnet:depth=1)": "77.00 (-)"}
 
 
+def test_ablation_tables_pool_the_sets_condensed_with_one_network_in_a_row_after_theirs(tmp_path, digits):
+    def dc_set(name, model, accs, method="dc"):
+        syn = random_real(digits, 1, seed=0)
+        syn.info = replace(syn.info, name="mnist")
+        syn.method = method
+        syn.config = {"model": model, "model_kw": {}}
+        syn.evaluations = [{"protocol": "dc2021-aug", "model": m, "accs": a, "seed": 0} for m, a in accs]
+        return syn.save(tmp_path / f"{name}.safetensors")
+
+    a = dc_set("a", "convnet:depth=2", [("convnet:depth=2", [88.0, 90.0]), ("convnet:depth=1", [73.0, 75.0])])
+    b = dc_set("b", "convnet:depth=2", [("convnet:depth=2", [89.0, 91.0]), ("convnet:depth=1", [79.0, 81.0]),
+                                        ("convnet", [92.0])])
+    dm = dc_set("m", "convnet:depth=2", [("convnet:depth=2", [80.0]), ("convnet:depth=1", [70.0])], method="dm")
+    rows = _tables(report_blocks([a, dm, b]))[("set (depth)", "convnet:depth=1", "convnet:depth=2", "convnet",
+                                               "convnet:depth=4")]
+    assert [r[0] for r in rows] == ["a (condensed with convnet:depth=2)", "b (condensed with convnet:depth=2)",
+                                    "pooled: 2 sets above (condensed with convnet:depth=2)",
+                                    "m (condensed with convnet:depth=2)"]  # another method: never pooled with DC
+    # each set alone: depth 1 under the paper's std (78.3 +- 2.3) on one, above on the other; pooled, 77.0 within
+    assert rows[0][1] == "74.00 +- 1.00 (78.3 +- 2.3)" and rows[1][1] == "80.00 +- 1.00 (78.3 +- 2.3) ✓"
+    assert rows[2][1:] == ["77.00 +- 3.16 over 2 sets (78.3 +- 2.3) ✓", "89.50 +- 1.12 over 2 sets (89.0 +- 0.8) ✓",
+                           "92.00 (91.0 +- 0.6)", "- (89.4 +- 0.8)"]  # a cell only one set has keeps its figure
+    assert rows[3][1:] == ["70.00", "80.00", "-", "-"]  # no published figures for DM
+
+
 def test_a_run_stopped_by_its_time_budget_says_so(tmp_path, digits):
     syn = _dd_set(digits, "random", [80.0, 82.0])
     syn.config = {"completed_iterations": 5, "distill_s": 12.3, "budget_hit": True}

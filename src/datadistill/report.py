@@ -235,35 +235,48 @@ def _ablations(entries: list[RunEntry]) -> list[Block]:
     """The DC paper's single-factor ConvNet tables (supplementary: Figure F10, Table T3, Figure F12): per factor,
     a row for each distilled set condensed with a ConvNet of that factor (the default or one variant) and trained
     on more than one of them, a column per variant; the paper's cell in brackets for DC sets of MNIST at IPC 1.
-    Rows follow the paper's order of the networks condensed with (the order the sets came in within one)."""
+    Rows follow the paper's order of the networks condensed with (the order the sets came in within one). Where
+    several sets of one method, dataset and IPC were condensed with the same network, a row after theirs pools
+    their networks per cell, as the method tables do."""
     tables: list[Block] = []
     for factor in ablation_factors():
-        variants, rows = list(published_ablation(factor)), []
+        variants = list(published_ablation(factor))
+        groups: dict[tuple, list[tuple[RunEntry, dict[str, EvalResult]]]] = {}
         for e in entries:
             made = ablation_spec(e.syn.made_with)
             if e.coreset or made not in variants:
                 continue
             cells = {ablation_spec(ev["model"]): EvalResult.from_dict(ev) for ev in e.syn.evaluations
                      if not ev.get("config", {}).get("model_kw")}  # the last evaluation of each network
-            if len(set(cells) & set(variants)) < 2:
-                continue
-            paper = e.syn.method == "dc" and (e.syn.info.name, e.syn.ipc) == ("mnist", 1)
+            if len(set(cells) & set(variants)) >= 2:
+                groups.setdefault((made, e.method, e.syn.info.name, e.syn.ipc), []).append((e, cells))
+        rows = []
+        for (made, _method, dataset, ipc), sets in sorted(groups.items(), key=lambda g: variants.index(g[0][0])):
+            paper = sets[0][0].syn.method == "dc" and (dataset, ipc) == ("mnist", 1)
             pub = published_ablation(factor, made) if paper else {}
-            row = [f"{e.label} (condensed with {made})"]
-            for v in variants:
-                res = cells.get(v)
-                mark = " ✓" if res and within_std(res.mean, pub.get(v)) else ""
-                row.append(f"{_acc(res) if res else '-'}" + (f" ({pub[v]})" if v in pub else "") + mark)
-            rows.append((variants.index(made), row))
+            labelled = [(f"{e.label} (condensed with {made})", {v: _pooled([c[v]] if v in c else []) for v in variants})
+                        for e, c in sets]
+            if len(sets) > 1:
+                labelled.append((f"pooled: {len(sets)} sets above (condensed with {made})",
+                                 {v: _pooled([c[v] for _, c in sets if v in c]) for v in variants}))
+            for label, pooled in labelled:
+                row = [label]
+                for v in variants:
+                    text, res = pooled[v] or ("-", None)
+                    mark = " ✓" if res and within_std(res.mean, pub.get(v)) else ""
+                    row.append(text + (f" ({pub[v]})" if v in pub else "") + mark)
+                rows.append(row)
         if rows:
-            tables.append(("table", [f"set ({factor})", *variants], [r for _, r in sorted(rows, key=lambda r: r[0])]))
+            tables.append(("table", [f"set ({factor})", *variants], rows))
     if not tables:
         return []
     return [("h2", "ConvNet ablations (rows: condensed with, columns: trained on)"),
             ("p", "The DC paper's single-factor tables (supplementary: Figure F10, Table T3, Figure F12): one "
                   "factor of the ConvNet changed at a time, each variant a model spec; `convnet` is the default "
                   "(ReLU, average pooling, InstanceNorm, depth 3, width 128). The paper's cell in brackets (DC, "
-                  "MNIST, IPC 1). ✓: within its std."), *tables]
+                  "MNIST, IPC 1). ✓: within its std. Where several sets were condensed with the same network, "
+                  "a pooled row follows theirs: each cell the networks of all of them, as the papers pool runs."),
+            *tables]
 
 
 def _per_run(e: RunEntry) -> list[Block]:
