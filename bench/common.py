@@ -19,6 +19,18 @@ import torch
 # `kill PID` ends a benchmark like Ctrl-C: a distillation run keeps its finished iterations (rerun to resume)
 signal.signal(signal.SIGTERM, signal.default_int_handler)
 
+
+def _interrupted_hook(kind: type[BaseException], value: BaseException, tb: Any, _default=sys.excepthook) -> None:
+    """Ctrl-C or `kill` ends a benchmark with one line, not a traceback; every other error keeps its traceback."""
+    if issubclass(kind, KeyboardInterrupt):
+        print("interrupted: a distillation run keeps its finished iterations (checkpoint); rerun the same command "
+              "to resume", file=sys.stderr)
+        return
+    _default(kind, value, tb)
+
+
+sys.excepthook = _interrupted_hook
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_JSONL = ROOT / "bench" / "results.jsonl"
 RESULTS_MD = ROOT / "docs" / "results.md"
