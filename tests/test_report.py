@@ -138,6 +138,27 @@ def test_ablation_tables_pool_the_sets_condensed_with_one_network_in_a_row_after
     assert rows[3][1:] == ["70.00", "80.00", "-", "-"]  # no published figures for DM
 
 
+def test_ablation_tables_close_with_the_cells_within_the_papers_std_per_seed(tmp_path, digits):
+    def dc_set(name, model, accs, seed):
+        syn = random_real(digits, 1, seed=seed)
+        syn.info = replace(syn.info, name="mnist")
+        syn.method, syn.seed = "dc", seed
+        syn.config = {"model": model, "model_kw": {}}
+        syn.evaluations = [{"protocol": "dc2021-aug", "model": m, "accs": [a], "seed": 0} for m, a in accs]
+        return syn.save(tmp_path / f"{name}.safetensors")
+
+    # the default set: its convnet cell (within) is in the depth and activation tables but counts once; depth 1
+    # misses 81.6 +- 1.5, sigmoid is within 86.1 +- 0.9
+    default = dc_set("d", "convnet", [("convnet", 92.0), ("convnet:depth=1", 79.0), ("convnet:act=sigmoid", 86.0)], 0)
+    shallow0 = dc_set("s0", "convnet:depth=1", [("convnet:depth=1", 61.0), ("convnet", 70.0)], 0)  # 77.1 +- 4.0
+    shallow1 = dc_set("s1", "convnet:depth=1", [("convnet:depth=1", 61.0), ("convnet", 77.0)], 1)
+    paragraphs = [b[1] for b in report_blocks([default, shallow0, shallow1]) if b[0] == "p"]
+    # the pooled row of the two depth-1 sets is not counted
+    assert ("Cells within the paper's std (each set's own row, a network it was trained on counted once): seed 0, "
+            "condensed with the default ConvNet: 2 of 3; seed 0, condensed with a variant: 1 of 2; seed 1, condensed "
+            "with a variant: 2 of 2.") in paragraphs
+
+
 def test_a_run_stopped_by_its_time_budget_says_so(tmp_path, digits):
     syn = _dd_set(digits, "random", [80.0, 82.0])
     syn.config = {"completed_iterations": 5, "distill_s": 12.3, "budget_hit": True}

@@ -237,8 +237,11 @@ def _ablations(entries: list[RunEntry]) -> list[Block]:
     on more than one of them, a column per variant; the paper's cell in brackets for DC sets of MNIST at IPC 1.
     Rows follow the paper's order of the networks condensed with (the order the sets came in within one). Where
     several sets of one method, dataset and IPC were condensed with the same network, a row after theirs pools
-    their networks per cell, as the method tables do."""
+    their networks per cell, as the method tables do. A closing line counts the cells within the paper's std per
+    distillation seed, each set's own rows, a network it was trained on counted once (the default ConvNet's cell is
+    in every table)."""
     tables: list[Block] = []
+    ticks: dict[tuple[int, bool], dict[tuple[int, str], bool]] = {}  # (seed, condensed with a variant) -> cells
     for factor in ablation_factors():
         variants = list(published_ablation(factor))
         groups: dict[tuple, list[tuple[RunEntry, dict[str, EvalResult]]]] = {}
@@ -259,17 +262,25 @@ def _ablations(entries: list[RunEntry]) -> list[Block]:
             if len(sets) > 1:
                 labelled.append((f"pooled: {len(sets)} sets above (condensed with {made})",
                                  {v: _pooled([c[v] for _, c in sets if v in c]) for v in variants}))
-            for label, pooled in labelled:
+            for i, (label, pooled) in enumerate(labelled):
                 row = [label]
                 for v in variants:
                     text, res = pooled[v] or ("-", None)
                     mark = " ✓" if res and within_std(res.mean, pub.get(v)) else ""
+                    if res and v in pub and i < len(sets):  # a set's own row, not the pooled one
+                        e = sets[i][0]
+                        ticks.setdefault((e.syn.seed, made != "convnet"), {})[(id(e), v)] = bool(mark)
                     row.append(text + (f" ({pub[v]})" if v in pub else "") + mark)
                 rows.append(row)
         if rows:
             tables.append(("table", [f"set ({factor})", *variants], rows))
     if not tables:
         return []
+    counts = [f"seed {seed}, condensed with {'a variant' if variant else 'the default ConvNet'}: "
+              f"{sum(cells.values())} of {len(cells)}" for (seed, variant), cells in sorted(ticks.items())]
+    if counts:
+        tables.append(("p", "Cells within the paper's std (each set's own row, a network it was trained on counted "
+                            "once): " + "; ".join(counts) + "."))
     return [("h2", "ConvNet ablations (rows: condensed with, columns: trained on)"),
             ("p", "The DC paper's single-factor tables (supplementary: Figure F10, Table T3, Figure F12): one "
                   "factor of the ConvNet changed at a time, each variant a model spec; `convnet` is the default "
