@@ -266,11 +266,11 @@ def _ablations(entries: list[RunEntry]) -> list[Block]:
                 row = [label]
                 for v in variants:
                     text, res = pooled[v] or ("-", None)
-                    mark = " ✓" if res and within_std(res.mean, pub.get(v)) else ""
+                    ok = bool(res and within_std(res.mean, pub.get(v)))
                     if res and v in pub and i < len(sets):  # a set's own row, not the pooled one
                         e = sets[i][0]
-                        ticks.setdefault((e.syn.seed, made != "convnet"), {})[(id(e), v)] = bool(mark)
-                    row.append(text + (f" ({pub[v]})" if v in pub else "") + mark)
+                        ticks.setdefault((e.syn.seed, made != "convnet"), {})[(id(e), v)] = ok
+                    row.append(text + (f" ({pub[v]})" if v in pub else "") + (" ✓" if ok else ""))
                 rows.append(row)
         if rows:
             tables.append(("table", [f"set ({factor})", *variants], rows))
