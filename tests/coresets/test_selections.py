@@ -83,6 +83,26 @@ def test_k_center_covers_the_outlier():
     assert 50 in picks and len(set(picks)) == 2
 
 
+def test_herding_and_k_center_measure_in_the_feature_space_they_are_given(digits, tmp_path):
+    fresh = SelectionSource(digits, seed=0, cache_dir=tmp_path, recipe=RECIPE)
+    pixels = fresh.features("pixels")
+    assert pixels.shape == (len(digits.train), digits.train.images[0].numel()) and not fresh.network_used
+    assert not any(tmp_path.iterdir())  # the pixel space trains no network
+    logits = fresh.features("logits")
+    assert logits.shape == (len(digits.train), 10) and fresh.network_used
+    torch.testing.assert_close(logits, fresh._net.classifier(fresh.features()))  # logits: the classifier on embed
+    for name, pick in (("kcenter", k_center), ("herding", herd), ("nearest_mean", nearest)):
+        for space, feats in (("pixels", pixels), ("logits", logits)):
+            idx = select(name, fresh, 3, space=space)
+            ix = digits.train.class_indices[4]
+            assert torch.equal(idx[4], ix[pick(feats[ix], 3)])
+    assert not torch.equal(select("kcenter", fresh, 3, space="pixels"), select("kcenter", fresh, 3))
+    labelled = coreset_set("kcenter", fresh, 2, space="logits")
+    assert selection_label("kcenter", labelled.config) == "kcenter (space=logits; convnet 3-epoch features)"
+    with pytest.raises(ConfigError, match="unknown feature space 'pixel': use one of embed, logits, pixels"):
+        select("herding", fresh, 2, space="pixel")
+
+
 def test_forgetting_events_match_a_hand_count():
     correct = torch.tensor([[1, 0, 1, 1],
                             [0, 0, 1, 1],

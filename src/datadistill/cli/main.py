@@ -325,7 +325,8 @@ BASELINE_HELP = {
     "random": "Random real images per class.",
     "herding": "Herding: images whose running mean tracks the class mean (features of a whole-data ConvNet).",
     "nearest_mean": "The images nearest the class mean in feature space (the DC paper's wording of its herding).",
-    "kcenter": "k-center greedy: images covering the class in feature space (whole-data ConvNet features).",
+    "kcenter": "k-center greedy: images covering the class in feature space (whole-data ConvNet features; "
+               "--opt space=logits or space=pixels measures in its logits or the raw pixels, also for herding).",
     "forgetting": "The most forgotten images of each class while a ConvNet trains on the whole data "
                   "(--opt never_learned=first puts never-learned images first, as Toneva et al.).",
     "optimal_random": "Best of N random sets, judged on a validation split of the training data (--opt candidates=N; "

@@ -1,6 +1,7 @@
 """Herding (Welling, ICML 2009; the DC paper's herding baseline): greedily add the image that keeps the
 running mean of the chosen features closest to the class mean, in the feature space (`embed`) of a network
-trained on the whole training set.
+trained on the whole training set (space='embed', default; 'logits' or 'pixels': the network's logits or the
+raw pixels instead).
 """
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ def herd(features: torch.Tensor, k: int) -> torch.Tensor:
 
 
 @SELECTIONS.register("herding")
-def herding_selection(source: SelectionSource, ipc: int, generator: torch.Generator) -> torch.Tensor:
-    """K x ipc herding picks per class (deterministic given the feature network)."""
-    feats = source.features()
+def herding_selection(source: SelectionSource, ipc: int, generator: torch.Generator,
+                      space: str = "embed") -> torch.Tensor:
+    """K x ipc herding picks per class in the feature space `space` (deterministic given the feature network)."""
+    feats = source.features(space)
     return torch.stack([ix[herd(feats[ix], ipc)] for ix in source.data.train.class_indices])
 
 
@@ -41,9 +43,10 @@ def nearest(features: torch.Tensor, k: int) -> torch.Tensor:
 
 
 @SELECTIONS.register("nearest_mean")
-def nearest_mean_selection(source: SelectionSource, ipc: int, generator: torch.Generator) -> torch.Tensor:
+def nearest_mean_selection(source: SelectionSource, ipc: int, generator: torch.Generator,
+                           space: str = "embed") -> torch.Tensor:
     """The ipc images nearest the class mean in the same feature space: the DC paper's own wording of its
     herding baseline ("selects closest samples to the cluster center"), kept beside Welling's greedy herding to
     compare with the paper's herding row. Identical to herding at IPC 1."""
-    feats = source.features()
+    feats = source.features(space)
     return torch.stack([ix[nearest(feats[ix], ipc)] for ix in source.data.train.class_indices])

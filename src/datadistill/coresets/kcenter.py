@@ -1,6 +1,7 @@
 """k-center greedy (Sener & Savarese, ICLR 2018; the DC paper's k-center baseline): start from the image
 nearest the class mean, then repeatedly add the image farthest from every chosen one, in the feature space
-of a network trained on the whole training set. Outliers are therefore covered early.
+of a network trained on the whole training set (space='embed', default; 'logits' or 'pixels' measure the
+distances in the network's logits or in the raw pixels instead). Outliers are therefore covered early.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def k_center(features: torch.Tensor, k: int) -> torch.Tensor:
 
 
 @SELECTIONS.register("kcenter", "k-center")
-def kcenter_selection(source: SelectionSource, ipc: int, generator: torch.Generator) -> torch.Tensor:
-    """K x ipc k-center picks per class."""
-    feats = source.features()
+def kcenter_selection(source: SelectionSource, ipc: int, generator: torch.Generator,
+                      space: str = "embed") -> torch.Tensor:
+    """K x ipc k-center picks per class, distances in the feature space `space` (SelectionSource.features)."""
+    feats = source.features(space)
     return torch.stack([ix[k_center(feats[ix], ipc)] for ix in source.data.train.class_indices])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from torch import Tensor
 
 from ..data._common import cache_dir as dataset_cache_dir  # the field below is also cache_dir
 from ..data.base import DatasetSplits
+from ..errors import ConfigError
 from ..evaluate.protocols import Protocol
 from ..evaluate.train import protocol_augment, train_network
 from ..fileio import handle_meta, save_tensors
@@ -29,6 +31,15 @@ from ..models.flat import FlatLayout
 from ..seeding import make_generator
 
 log = logging.getLogger(__name__)
+
+# The vector spaces herding and k-center can measure distances in: the trained network's embedding (the input of
+# its classifier: the DC paper's "models trained on the whole dataset to extract features"), its logits, or the
+# raw pixels (no network). Each maps (network or None, a batch of images) to one row per image.
+FEATURE_SPACES: dict[str, tuple[bool, Callable[[torch.nn.Module | None, Tensor], Tensor]]] = {
+    "embed": (True, lambda net, x: net.embed(x)),
+    "logits": (True, lambda net, x: net(x)),
+    "pixels": (False, lambda net, x: x.flatten(1)),
+}
 
 
 def whole_recipe() -> Protocol:
@@ -51,7 +62,7 @@ class SelectionSource:
     _net: torch.nn.Module | None = field(default=None, init=False, repr=False)
     _counts: Tensor | None = field(default=None, init=False, repr=False)
     _learned: Tensor | None = field(default=None, init=False, repr=False)
-    _features: Tensor | None = field(default=None, init=False, repr=False)
+    _features: dict[str, Tensor] = field(default_factory=dict, init=False, repr=False)
     network_used: bool = field(default=False, init=False, repr=False)  # asked for features or counts since reset
 
     def provenance(self) -> dict[str, object]:
@@ -146,16 +157,21 @@ class SelectionSource:
         """This source and the n - 1 of the next seeds (same data, model, recipe and cache): repeated runs."""
         return [self] + [replace(self, seed=self.seed + r) for r in range(1, n)]
 
-    def features(self, batch: int = 1000) -> Tensor:
-        """embed(x) of every training image under the trained network (N x d, float32; computed once)."""
-        self.network_used = True
-        if self._features is None:
+    def features(self, space: str = "embed", batch: int = 1000) -> Tensor:
+        """Every training image as a row vector (N x d, float32; computed once per space): embed(x) under the
+        trained network by default, its logits ('logits'), or the flattened pixels ('pixels', no network)."""
+        if space not in FEATURE_SPACES:
+            raise ConfigError(f"unknown feature space '{space}': use one of {', '.join(FEATURE_SPACES)}")
+        needs_net, fn = FEATURE_SPACES[space]
+        if needs_net:
+            self.network_used = True
             self._ensure()
+        if space not in self._features:
             x = self.data.train.images
             with torch.no_grad():
-                self._features = torch.cat([self._net.embed(x[s:s + batch]).float()
-                                            for s in range(0, len(x), batch)])
-        return self._features
+                self._features[space] = torch.cat([fn(self._net, x[s:s + batch]).float()
+                                                   for s in range(0, len(x), batch)])
+        return self._features[space]
 
     def forgetting_counts(self) -> Tensor:
         """Forgetting events of every training image during the whole-data training run."""
